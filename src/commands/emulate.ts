@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+import {startEmulation} from '../services/emulate.js'
+import {formatEmulatorBanner, printEmulatorEvents} from '../ui/emulator-output.js'
+import {BaseCommand} from './base.js'
+
+export default class Emulate extends BaseCommand {
+  static override summary = 'Serve functions locally behind the Lambda Invoke API, as AWS Lambda runs them.'
+
+  static override description = `Starts a local emulator of AWS Lambda: the Invoke API the AWS SDK and CLI speak (POST /2015-03-31/functions/{name}/invocations), and for every execution environment the Lambda Runtime API. Environments start from zero on the first invoke (a cold start), are reused while warm, are reaped after --keep-alive idle seconds, and are limited to the function's memory (an environment over it is killed with Runtime.OutOfMemory). Every invoke prints Lambda's START / END / REPORT lines, with a measured Init Duration and Max Memory Used.
+
+Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. With --json, events stream to stdout as JSON lines.`
+
+  static override examples = [
+    {description: 'Serve the function in ./sai.yaml on http://127.0.0.1:9001', command: '<%= config.bin %> emulate'},
+    {description: 'Serve two functions; environments are reaped after 60 idle seconds', command: '<%= config.bin %> emulate --spec det/sai.yaml --spec rec/sai.yaml --keep-alive 60'},
+    {description: 'Invoke it from another terminal with the AWS CLI', command: 'aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name det --payload fileb://events/sample.json out.json'},
+  ]
+
+  static override flags = {
+    spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, default: ['sai.yaml']}),
+    host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
+    port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),
+    backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),
+    'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm before it is reaped (0: every invoke is a cold start).', default: 600, min: 0}),
+    'account-concurrency': Flags.integer({summary: "Account concurrency limit shared by functions without reserved concurrency (Lambda's default is 1000).", default: 1000, min: 1}),
+    'no-cgroups': Flags.boolean({summary: 'Enforce memory by watching RSS even where cgroups are available.', default: false}),
+    quiet: Flags.boolean({char: 'q', summary: 'Do not print function logs and REPORT lines.', default: false}),
+  }
+
+  async run(): Promise<{stopped: string; functions: string[]}> {
+    const {flags} = await this.parse(Emulate)
+    const json = this.jsonEnabled()
+    const running = await startEmulation({
+      specPaths: flags.spec,
+      host: flags.host,
+      port: flags.port,
+      backend: flags.backend,
+      keepAliveSeconds: flags['keep-alive'],
+      accountConcurrency: flags['account-concurrency'],
+      cgroups: !flags['no-cgroups'],
+    })
+    const {emulator, endpoint} = running
+    if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, backend: emulator.backend.capabilities}) + '\n')
+    else process.stderr.write(formatEmulatorBanner(emulator, endpoint.url, flags['keep-alive']) + '\n')
+    const stopPrinting = printEmulatorEvents(emulator, {json, quiet: flags.quiet})
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'))
+      process.once('SIGTERM', () => resolve('SIGTERM'))
+    })
+    this.progress(`\n${signal}: stopping ${emulator.functionSpecs().reduce((n, f) => n + emulator.environments(f.name).length, 0)} environment(s)...`)
+    const dropped = emulator.pendingEvents
+    await running.close()
+    stopPrinting()
+    if (dropped > 0) this.progress(`${dropped} queued Event invoke(s) were not run.`)
+    this.progress('stopped.')
+    return {stopped: signal, functions: emulator.functionSpecs().map((f) => f.name)}
+  }
+}

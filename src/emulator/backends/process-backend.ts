@@ -1,0 +1,206 @@
+/**
+ * The embedded default backend: each execution environment is a child process. Memory is enforced
+ * by a per-environment memory cgroup where the host allows it (the kernel OOM-kills, as on Lambda),
+ * else by watching RSS; CPU gets Lambda's share through the cpu controller where available.
+ */
+import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import os from 'node:os'
+import {lambdaCpuShare} from '../../spec/limits.js'
+import type {Backend, BackendCapabilities, EnvironmentHandle, EnvironmentSpec, ExitInfo} from './backend.js'
+import {openCgroups, type CgroupManager, type EnvironmentCgroup} from './cgroups.js'
+
+const RSS_POLL_MS = 10
+
+export interface ProcessBackendOptions {
+  sessionId: string
+  /** Use cgroups when the host allows them (default true); false forces the RSS watch. */
+  cgroups?: boolean
+}
+
+/** Joins the cgroups (listed in $SAI_CGROUP_PROCS) before exec, so no byte is allocated outside them. */
+const JOIN_CGROUPS = 'for f in $SAI_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; unset SAI_CGROUP_PROCS; exec "$@"'
+
+function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))
+    return match ? Number(match[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+class LineSplitter {
+  private carry = ''
+  constructor(private readonly emit: (line: string) => void) {}
+  push(chunk: string): void {
+    const text = this.carry + chunk
+    const lines = text.split('\n')
+    this.carry = lines.pop() ?? ''
+    for (const line of lines) this.emit(line)
+  }
+  flush(): void {
+    if (this.carry) this.emit(this.carry)
+    this.carry = ''
+  }
+}
+
+export class ProcessBackend implements Backend {
+  readonly capabilities: BackendCapabilities
+  private readonly cgroups?: CgroupManager
+  private readonly live = new Set<ProcessEnvironment>()
+  private rssTimer?: NodeJS.Timeout
+  private readonly hostCores = os.availableParallelism()
+
+  constructor(options: ProcessBackendOptions) {
+    const notes: string[] = []
+    if (options.cgroups !== false) {
+      const result = openCgroups(options.sessionId)
+      if (result.ok) this.cgroups = result.manager
+      else notes.push(`memory cgroups unavailable (${result.reason}): enforcing memory by watching RSS every ${RSS_POLL_MS} ms`)
+    }
+    if (this.cgroups && !this.cgroups.cpu) notes.push('the cpu cgroup controller is unavailable: environments are not limited to Lambda\'s CPU share')
+    if (!this.cgroups) notes.push('no cgroups: environments are not limited to Lambda\'s CPU share; timings at low memory sizes are faster than on Lambda')
+    this.capabilities = {
+      name: 'process',
+      memoryEnforcement: this.cgroups ? `cgroup v${this.cgroups.version} memory controller (kernel OOM kill)` : `RSS watch (every ${RSS_POLL_MS} ms)`,
+      cpuEnforcement: this.cgroups?.cpu ? `cgroup v${this.cgroups.version} cpu quota (memory / 1769 MB vCPU, capped at ${this.hostCores} cores)` : null,
+      notes,
+    }
+  }
+
+  /** Lambda's CPU share for a memory size on this host, and whether the host's cores capped it. */
+  cpuShare(memoryMb: number): {cores: number; capped: boolean; enforced: boolean} {
+    return {...lambdaCpuShare(memoryMb, this.hostCores), enforced: Boolean(this.cgroups?.cpu)}
+  }
+
+  async start(spec: EnvironmentSpec): Promise<EnvironmentHandle> {
+    const memoryBytes = spec.memoryMb * 1024 * 1024
+    let cgroup: EnvironmentCgroup | undefined
+    let command = spec.command
+    const env = {...spec.env}
+    if (this.cgroups) {
+      cgroup = this.cgroups.create(spec.id, memoryBytes)
+      env.SAI_CGROUP_PROCS = cgroup.procsFiles.join(' ')
+      command = ['/bin/sh', '-c', JOIN_CGROUPS, 'sai-environment', ...spec.command]
+    }
+    const startedAt = performance.timeOrigin + performance.now()
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: spec.taskRoot,
+      env,
+      // Its own process group: Ctrl-C in the terminal reaches the emulator, which stops environments in order.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const spawned = await new Promise<{ok: true} | {ok: false; error: Error}>((resolve) => {
+      child.once('spawn', () => resolve({ok: true}))
+      child.once('error', (error) => resolve({ok: false, error}))
+    })
+    if (!spawned.ok) {
+      await cgroup?.remove()
+      throw spawned.error
+    }
+    const handle = new ProcessEnvironment(spec, child, startedAt, memoryBytes, this.cpuShare(spec.memoryMb).cores, cgroup, () => this.live.delete(handle))
+    this.live.add(handle)
+    if (!cgroup) this.watchRss()
+    return handle
+  }
+
+  private watchRss(): void {
+    if (this.rssTimer) return
+    this.rssTimer = setInterval(() => {
+      for (const env of this.live) env.pollRss()
+      if (this.live.size === 0) {
+        clearInterval(this.rssTimer)
+        this.rssTimer = undefined
+      }
+    }, RSS_POLL_MS)
+    this.rssTimer.unref()
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.live].map((env) => env.stop()))
+    await this.cgroups?.close()
+  }
+}
+
+class ProcessEnvironment implements EnvironmentHandle {
+  readonly id: string
+  readonly exited: Promise<ExitInfo>
+  private peakBytes = 0
+  private killedForMemory = false
+  private done = false
+
+  constructor(
+    spec: EnvironmentSpec,
+    private readonly child: import('node:child_process').ChildProcess,
+    readonly startedAt: number,
+    private readonly memoryBytes: number,
+    private readonly cpuCores: number,
+    private readonly cgroup: EnvironmentCgroup | undefined,
+    onGone: () => void,
+  ) {
+    this.id = spec.id
+    const stdout = new LineSplitter((line) => spec.onOutput(line, 'stdout'))
+    const stderr = new LineSplitter((line) => spec.onOutput(line, 'stderr'))
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk))
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
+    // When the runtime exits, whatever it started goes too (Lambda discards the whole sandbox);
+    // 'close' then follows once the pipes are drained.
+    child.once('exit', () => this.kill())
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        stdout.flush()
+        stderr.flush()
+        this.peakBytes = this.peakMemoryBytes()
+        const outOfMemory = this.killedForMemory || (signal === 'SIGKILL' && (this.cgroup?.oomKills() ?? 0) > 0)
+        this.done = true
+        resolve({code, signal, outOfMemory})
+        // Removal waits for the kernel to empty the cgroup; nobody needs to wait for it.
+        void (this.cgroup?.remove() ?? Promise.resolve()).finally(onGone)
+      })
+    })
+  }
+
+  /**
+   * The larger of the cgroup's peak (the runtime, its children and its page cache) and the runtime's
+   * peak RSS (which also counts the node binary's pages, shared with the host here but charged to
+   * the sandbox on Lambda).
+   */
+  peakMemoryBytes(): number {
+    if (this.done) return this.peakBytes
+    const hwm = readStatusKb(this.child.pid!, 'VmHWM') * 1024
+    this.peakBytes = Math.max(this.peakBytes, hwm, this.cgroup?.peakMemoryBytes() ?? 0)
+    return this.peakBytes
+  }
+
+  initDone(): void {
+    this.cgroup?.setCpu(this.cpuCores)
+    // Sample now: a runtime that dies in its first invoke leaves no /proc entry to read.
+    this.peakMemoryBytes()
+  }
+
+  /** RSS mode: kill the environment as soon as it is seen above its memory size. */
+  pollRss(): void {
+    if (this.done || this.killedForMemory) return
+    const rss = readStatusKb(this.child.pid!, 'VmRSS') * 1024
+    this.peakBytes = Math.max(this.peakBytes, rss)
+    if (rss > this.memoryBytes) {
+      this.killedForMemory = true
+      this.kill()
+    }
+  }
+
+  private kill(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL')
+    } catch {
+      // the group is already gone
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.done) this.kill()
+    await this.exited
+  }
+}

@@ -1,0 +1,34 @@
+/** AWS Lambda's limits (REFERENCE.md §Resources and limits), in one place. */
+export const LAMBDA_LIMITS = {
+  memoryMb: {min: 128, max: 10_240},
+  timeoutSeconds: {min: 1, max: 900},
+  ephemeralStorageMb: {min: 512, max: 10_240},
+  environmentBytes: 4096,
+  functionName: {maxLength: 64, pattern: /^[a-zA-Z0-9_-]+$/},
+  /** On-demand init is limited to 10 s; provisioned concurrency may take up to 15 min. */
+  initTimeoutMs: 10_000,
+  provisionedInitTimeoutMs: 15 * 60_000,
+  syncPayloadBytes: 6 * 1024 * 1024,
+  asyncPayloadBytes: 1024 * 1024,
+  /** The Runtime API accepts 6 MiB + 100 B per response (RIE). */
+  responseBytes: 6 * 1024 * 1024 + 100,
+  accountConcurrency: 1000,
+  logTailBytes: 4096,
+  clientContextBytes: 3583,
+  /** 1,769 MB of memory = one vCPU. */
+  mbPerVcpu: 1769,
+} as const
+
+export const LAMBDA_NODE_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'] as const
+export const ARCHITECTURES = ['x86_64', 'arm64'] as const
+
+/** vCPUs Lambda gives a memory size, as threads worth using (at least 1, at most 6). */
+export function lambdaVcpus(memoryMb: number): number {
+  return Math.min(6, Math.max(1, Math.round(memoryMb / LAMBDA_LIMITS.mbPerVcpu)))
+}
+
+/** The CPU share as a fraction of one core, capped at the host's cores. */
+export function lambdaCpuShare(memoryMb: number, hostCores: number): {cores: number; capped: boolean} {
+  const wanted = Math.min(6, memoryMb / LAMBDA_LIMITS.mbPerVcpu)
+  return wanted > hostCores ? {cores: hostCores, capped: true} : {cores: wanted, capped: false}
+}
