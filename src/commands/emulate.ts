@@ -40,7 +40,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
       cgroups: !flags['no-cgroups'],
     })
     const {emulator, endpoint} = running
-    if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, backend: emulator.backend.capabilities}) + '\n')
+    if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, sessionId: emulator.sessionId, backend: emulator.backend.capabilities}) + '\n')
     else process.stderr.write(formatEmulatorBanner(emulator, endpoint.url, flags['keep-alive']) + '\n')
     const stopPrinting = printEmulatorEvents(emulator, {json, quiet: flags.quiet})
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

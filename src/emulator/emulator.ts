@@ -12,7 +12,7 @@ import type {FunctionSpec} from '../spec/load.js'
 import {LAMBDA_LIMITS} from '../spec/limits.js'
 import type {Backend} from './backends/backend.js'
 import {systemClock, type Clock, type Timer} from './clock.js'
-import {Environment, type InitFailure, type InitType, type InvocationOutcome} from './environment.js'
+import {Environment, type DispatchResult, type InitFailure, type InitType, type InvocationOutcome} from './environment.js'
 import type {EmulatorEventMap, InvokeEndEvent, InvokeStatus} from './events.js'
 import {
   eventTooLarge, functionArn, invalidRequestContent, LambdaServiceError, requestTooLarge, resourceNotFound, tooManyRequests,
@@ -178,34 +178,47 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     const log: string[] = []
     this.logs.set(requestId, log)
     try {
-      let env = pool.takeIdle()
-      const cold = env === undefined
-      let reportInit = true
-      if (!env) {
-        const started = await this.coldStart(entry, requestId, log)
-        if ('failure' in started) {
-          return this.finishInitFailure(entry, call, started, arrivedAt, log)
-        }
-        env = started.env
-        reportInit = !started.suppressed
-      }
       const timeoutMs = spec.timeout * 1000
-      this.platformLog(entry, log, startLine(requestId, VERSION), requestId, env.id)
-      const dispatchedAt = this.clock.now()
-      const outcome = await env.dispatch(
-        {
-          requestId,
-          payload: call.payload,
-          deadlineMs: Date.now() + timeoutMs,
-          invokedFunctionArn: entry.arn,
-          traceId: traceId(),
-          clientContext: call.clientContext,
-        },
-        timeoutMs,
-      )
+      let env: Environment
+      let cold: boolean
+      let reportInit = true
+      let outcome: DispatchResult
+      let startLogged = false
+      for (;;) {
+        const idle = pool.takeIdle()
+        cold = idle === undefined
+        if (idle) {
+          env = idle
+        } else {
+          const started = await this.coldStart(entry, log)
+          if ('failure' in started) return this.finishInitFailure(entry, call, started, arrivedAt, log)
+          env = started.env
+          reportInit = !started.suppressed
+        }
+        if (!startLogged) this.platformLog(entry, log, startLine(requestId, VERSION), requestId, env.id)
+        startLogged = true
+        outcome = await env.dispatch(
+          {
+            requestId,
+            payload: call.payload,
+            deadlineMs: Date.now() + timeoutMs,
+            invokedFunctionArn: entry.arn,
+            traceId: traceId(),
+            clientContext: call.clientContext,
+          },
+          timeoutMs,
+        )
+        // A warm environment whose runtime died before it took the event (it crashed after its last
+        // answer): the function never saw this invoke, so it goes to a fresh environment.
+        if (!cold && outcome.result.kind === 'exit' && outcome.deliveredAt === undefined) {
+          this.forget(entry, env)
+          continue
+        }
+        break
+      }
       const endedAt = this.clock.now()
       // After a suppressed init, the second init is part of the invoke's Duration, as on Lambda.
-      const durationStart = cold && !reportInit ? env.marks.spawnStart : outcome.deliveredAt ?? dispatchedAt
+      const durationStart = cold && !reportInit ? env.marks.spawnStart : outcome.deliveredAt ?? endedAt
       const initDurationMs = cold && reportInit && env.initType === 'on-demand' ? env.initDurationMs : undefined
       const durationMs = outcome.result.kind === 'timeout' ? timeoutMs : Math.max(0, outcome.answeredAt - durationStart)
       const {payload, functionError, status, platform} = this.interpret(outcome.result, requestId, spec.timeout)
@@ -270,7 +283,6 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
    */
   private async coldStart(
     entry: FunctionEntry,
-    requestId: string,
     log: string[],
   ): Promise<{env: Environment; suppressed: boolean} | {failure: InitFailure; env: Environment; suppressed: boolean}> {
     const env = await this.spawn(entry, 'on-demand')
@@ -279,7 +291,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       return {env, suppressed: false}
     } catch (failure) {
       if ((failure as InitFailure).kind !== 'timeout') return {failure: failure as InitFailure, env, suppressed: false}
-      this.platformLog(entry, log, initReportLine(LAMBDA_LIMITS.initTimeoutMs, 'init', 'timeout'), requestId, env.id)
+      this.platformLog(entry, log, initReportLine(LAMBDA_LIMITS.initTimeoutMs, 'init', 'timeout'), '', env.id)
       void this.stopEnvironment(env, 'init-timeout')
       this.forget(entry, env)
     }

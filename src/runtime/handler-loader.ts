@@ -52,7 +52,7 @@ export async function loadHandler(taskRoot: string, handlerString: string): Prom
     if (target === undefined && key === exportPath[0]) target = (module.default as Record<string, unknown> | undefined)?.[key]
   }
   if (typeof target !== 'function') {
-    throw new RuntimeError('Runtime.HandlerNotFound', `${path.basename(file)}.${exportPath.join('.')} is undefined or not exported`)
+    throw new RuntimeError('Runtime.HandlerNotFound', `${handlerString} is undefined or not exported`)
   }
   return {handler: target as HandlerFunction, module}
 }
