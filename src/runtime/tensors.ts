@@ -58,6 +58,11 @@ const TYPED_ARRAYS = {
   bool: Uint8Array,
 } as const
 
+const INTEGER_RANGES: Partial<Record<TensorType, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int32: [-2147483648, 2147483647], uint32: [0, 4294967295], bool: [0, 1], float16: [0, 65535],
+}
+
 const OIP_TO_TYPE: Record<string, TensorType> = {
   BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
   INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
@@ -187,11 +192,16 @@ function toTypedData(name: string, type: TensorType, dims: number[], data: unkno
     return out
   }
   const out = new (Ctor as Float32ArrayConstructor)(expected)
+  const range = INTEGER_RANGES[type]
   for (let i = 0; i < expected; i++) {
     let v = data[i]
     if (type === 'bool' && typeof v === 'boolean') v = v ? 1 : 0
     if (typeof v !== 'number') {
       throw new InvalidInputError(`input '${name}': expected numbers for ${type}, found ${describe(v)} at index ${i}`)
+    }
+    // A typed array would silently truncate 1.5 or wrap 300 into a uint8: refuse instead.
+    if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+      throw new InvalidInputError(`input '${name}': expected integers from ${range[0]} to ${range[1]} for ${type}, found ${v} at index ${i}`)
     }
     out[i] = v
   }
@@ -261,7 +271,7 @@ export function formatResponse(
       ...(request.id === undefined ? {} : {id: request.id}),
       outputs: names.map((name) => {
         const t = outputs[name]!
-        return {name, shape: t.dims, datatype: TYPE_TO_OIP[t.type], data: toJsonArray(t.data)}
+        return {name, shape: t.dims, datatype: TYPE_TO_OIP[t.type], data: toJsonArray(t.data, t.type)}
       }),
     }
   }
@@ -271,12 +281,13 @@ export function formatResponse(
     result[name] =
       request.binary && !Array.isArray(t.data)
         ? {type: t.type, dims: t.dims, b64: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')}
-        : {type: t.type, dims: t.dims, data: toJsonArray(t.data)}
+        : {type: t.type, dims: t.dims, data: toJsonArray(t.data, t.type)}
   }
   return {outputs: result}
 }
 
-function toJsonArray(data: TensorData): unknown[] {
+function toJsonArray(data: TensorData, type: TensorType): unknown[] {
+  if (type === 'bool') return Array.from(data as Uint8Array, (v) => v !== 0)
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     // JSON has no 64-bit integers: exact values travel as strings beyond 2^53.
     return Array.from(data, (v) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()))
@@ -358,7 +369,7 @@ export function sampleTensor(spec: TensorSpec, symbolicDim: (name: string, index
   for (let i = 0; i < n; i++) {
     if (spec.type === 'string') data[i] = 'sample'
     else if (spec.type === 'bool') data[i] = i % 2 === 0
-    else if (spec.type.startsWith('float')) data[i] = Math.round(((i * 37) % 101) / 10.1) / 10 // deterministic, in [0, 1)
+    else if (spec.type === 'float32' || spec.type === 'float64') data[i] = ((i * 37) % 100) / 100 // deterministic, in [0, 1)
     else data[i] = i % 2
   }
   return {type: spec.type, dims, data}

@@ -22,10 +22,10 @@ export interface FunctionSpec extends Omit<ParsedFunctionSpec, 'model' | 'bootst
 }
 
 export function loadSpec(specPath: string): FunctionSpec {
-  const file = path.resolve(specPath)
+  const given = path.resolve(specPath)
+  const file = isDirectory(given) ? path.join(given, 'sai.yaml') : given
   let text: string
   try {
-    if (statSync(file).isDirectory()) return loadSpec(path.join(file, 'sai.yaml'))
     text = readFileSync(file, 'utf8')
   } catch (error) {
     throw new SaiError('SAI_SPEC_NOT_FOUND', `cannot read the function spec ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
@@ -40,6 +40,14 @@ export function loadSpec(specPath: string): FunctionSpec {
     })
   }
   return parseSpec(doc.toJS() as unknown, file)
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** Validates an already-parsed spec object; `file` is used for messages and relative paths. */
@@ -131,8 +139,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
   const fieldPath = issue.path.map(String).join('.') || '(top level)'
   const top = String(issue.path[0] ?? '')
   const found = describeFound(valueAt(raw, issue.path))
-  // Cross-field rules carry their own message; the rest quote the field's expectation.
-  const custom = issue.code === 'custom' ? issue.message : undefined
-  const expected = custom ?? (issue.path.length > 1 && top === 'environment' ? `${FIELD_EXPECTATIONS.environment} (${issue.message})` : FIELD_EXPECTATIONS[top] ?? issue.message)
-  return `${fieldPath}: expected ${expected}, found ${found}`
+  // Custom rules (cross-field, environment) word their own message; the rest quote the field's expectation.
+  if (issue.code === 'custom') return `${fieldPath}: ${issue.message}, found ${found}`
+  return `${fieldPath}: expected ${FIELD_EXPECTATIONS[top] ?? issue.message}, found ${found}`
 }

@@ -47,11 +47,18 @@ export const functionSpecSchema = z
     architecture: z.enum(ARCHITECTURES).default('x86_64'),
     runtime: z.enum(LAMBDA_NODE_RUNTIMES).default('nodejs22.x'),
     environment: z
-      .record(z.string().regex(envName).refine((key) => !RESERVED_ENV_KEYS.has(key), 'reserved by Lambda'), z.coerce.string())
-      .refine(
-        (env) => Object.entries(env).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= LAMBDA_LIMITS.environmentBytes,
-        'larger than 4 KB',
-      )
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+      .superRefine((env, ctx) => {
+        let bytes = 0
+        for (const [key, value] of Object.entries(env)) {
+          bytes += Buffer.byteLength(key) + Buffer.byteLength(value)
+          if (!envName.test(key)) ctx.addIssue({code: 'custom', path: [key], message: `expected a variable name ([a-zA-Z][a-zA-Z0-9_]*), not "${key}"`})
+          else if (RESERVED_ENV_KEYS.has(key)) ctx.addIssue({code: 'custom', path: [key], message: `expected a name not reserved by Lambda ("${key}" is set by Lambda itself)`})
+        }
+        if (bytes > LAMBDA_LIMITS.environmentBytes) {
+          ctx.addIssue({code: 'custom', message: `expected at most ${LAMBDA_LIMITS.environmentBytes} bytes of names and values in all (Lambda's 4 KB), found ${bytes} bytes in`})
+        }
+      })
       .default({}),
     reservedConcurrency: z.int().min(0).optional(),
     provisionedConcurrency: z.int().min(0).default(0),
@@ -59,11 +66,11 @@ export const functionSpecSchema = z
     intraOpNumThreads: z.int().min(1).max(64).optional(),
   })
   .refine((spec) => spec.model !== undefined || spec.handler !== undefined || spec.bootstrap !== undefined, {
-    message: 'a function needs a model, a handler, or a bootstrap',
+    message: 'expected a model, a handler, or a bootstrap (a function needs at least one)',
     path: ['model'],
   })
   .refine((spec) => spec.reservedConcurrency === undefined || spec.provisionedConcurrency <= spec.reservedConcurrency, {
-    message: 'provisionedConcurrency cannot exceed reservedConcurrency',
+    message: 'expected at most reservedConcurrency (provisioned concurrency cannot exceed reservedConcurrency)',
     path: ['provisionedConcurrency'],
   })
 
