@@ -27,7 +27,8 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     quiet: Flags.boolean({char: 'q', summary: 'Do not print function logs and REPORT lines.', default: false}),
   }
 
-  async run(): Promise<{stopped: string; functions: string[]}> {
+  // With --json the output is a stream of JSON lines (one event each), ending with a "stopped" event.
+  async run(): Promise<void> {
     const {flags} = await this.parse(Emulate)
     const json = this.jsonEnabled()
     const running = await startEmulation({
@@ -53,6 +54,6 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     stopPrinting()
     if (dropped > 0) this.progress(`${dropped} queued Event invoke(s) were not run.`)
     this.progress('stopped.')
-    return {stopped: signal, functions: emulator.functionSpecs().map((f) => f.name)}
+    if (json) process.stdout.write(JSON.stringify({event: 'stopped', signal, droppedEvents: dropped}) + '\n')
   }
 }
