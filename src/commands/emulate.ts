@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {startEmulation} from '../services/emulate.js'
 import {formatEmulatorBanner, printEmulatorEvents} from '../ui/emulator-output.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Emulate extends BaseCommand {
   static override summary = 'Serve functions locally behind the Lambda Invoke API, as AWS Lambda runs them.'

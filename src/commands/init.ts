@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {SaiError} from '../errors/sai-error.js'
 import {initFunction, type InitResult} from '../services/init.js'
 import {formatDims} from '../runtime/tensors.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Init extends BaseCommand {
   static override summary = 'Create a function from an ONNX model: sai.yaml and a sample event.'

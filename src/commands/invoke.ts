@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {DEFAULT_ENDPOINT, invokeFunction, type InvokeOutput} from '../services/invoke.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Invoke extends BaseCommand {
   static override summary = 'Invoke a function through the Lambda Invoke API (the emulator by default, or AWS).'

@@ -1,5 +1,4 @@
-import {Command, Flags} from '@oclif/core'
-import {EXIT} from '../errors/codes.js'
+import {Command} from '@oclif/core'
 import {renderError} from '../errors/render.js'
 import {isSaiError} from '../errors/sai-error.js'
 
@@ -21,14 +20,3 @@ export abstract class BaseCommand extends Command {
     return this.exit(rendered.exitCode)
   }
 }
-
-export const commonFlags = {
-  spec: Flags.string({
-    char: 's',
-    summary: 'Path of a function spec (sai.yaml), or a directory holding one.',
-    default: 'sai.yaml',
-    env: 'SAI_SPEC',
-  }),
-}
-
-export {EXIT}
