@@ -186,6 +186,11 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       let startLogged = false
       for (;;) {
         const idle = pool.takeIdle()
+        if (idle && idle.state.name !== 'Ready') {
+          // It died while idle and is on its way out: never hand it an invoke.
+          this.forget(entry, idle)
+          continue
+        }
         cold = idle === undefined
         if (idle) {
           env = idle
@@ -432,7 +437,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
 
   /** An environment left the pool for good; a provisioned one is replaced. */
   private forget(entry: FunctionEntry, env: Environment, replace = true): void {
-    entry.pool.remove(env)
+    if (!entry.pool.remove(env)) return
     if (replace && env.initType === 'provisioned-concurrency' && env.initDurationMs !== undefined && !this.closing) void this.provision(entry)
   }
 
@@ -458,6 +463,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           taskRoot: spec.dir,
           env: this.environmentVariables(spec, initType, tmp),
         },
+        onExit: (environment) => this.forget(entry, environment),
         onOutput: (environment, line) => {
           const requestId = environment.currentRequestId
           if (requestId) this.logs.get(requestId)?.push(line)

@@ -66,6 +66,8 @@ export interface EnvironmentOptions {
   host: string
   spec: Omit<EnvironmentSpec, 'env' | 'onOutput' | 'id'> & {env: Record<string, string>}
   onOutput(env: Environment, line: string): void
+  /** The runtime exited, whatever the reason (the environment is stopping). */
+  onExit(env: Environment): void
 }
 
 /** RIE's names for the runtime's states, used in its InvalidStateTransition messages. */
@@ -264,6 +266,7 @@ export class Environment implements RuntimeApiTarget {
     this.failInit(this.initErrorBody ? {kind: 'init-error', ...this.initErrorBody} : {kind: 'exit', exit})
     this.current?.settle({kind: 'exit', exit})
     void this.stop('exited')
+    this.options.onExit(this)
   }
 
   /** Kills the runtime and closes its Runtime API; idempotent. */

@@ -120,13 +120,14 @@ export class FunctionPool<E extends PoolMember> {
     }
   }
 
-  /** Forgets an environment (it died, timed out, or is being reaped). */
-  remove(env: E): void {
-    this.members.delete(env)
+  /** Forgets an environment (it died, timed out, or is being reaped); false if it was not a member. */
+  remove(env: E): boolean {
+    if (!this.members.delete(env)) return false
     const at = this.idle.indexOf(env)
     if (at >= 0) this.idle.splice(at, 1)
     this.reapTimers.get(env)?.cancel()
     this.reapTimers.delete(env)
+    return true
   }
 
   /** Every environment, for shutdown. */
