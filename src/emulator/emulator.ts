@@ -175,8 +175,9 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       throw tooManyRequests(admission.reason)
     }
     this.emit('invoke-start', {functionName: spec.name, requestId, invocationType: call.invocationType, at: arrivedAt})
-    const log: string[] = []
-    this.logs.set(requestId, log)
+    // The invoke's own log is kept only for a Tail; lines are built only when someone reads them.
+    const log = call.tail ? [] : undefined
+    if (log) this.logs.set(requestId, log)
     try {
       const timeoutMs = spec.timeout * 1000
       let env: Environment
@@ -200,7 +201,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           env = started.env
           reportInit = !started.suppressed
         }
-        if (!startLogged) this.platformLog(entry, log, startLine(requestId, VERSION), requestId, env.id)
+        if (!startLogged) this.platformLog(entry, log, () => startLine(requestId, VERSION), requestId, env.id)
         startLogged = true
         outcome = await env.dispatch(
           {
@@ -253,10 +254,10 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         coldStart: cold ? {...env.marks, firstResponse: outcome.answeredAt} : undefined,
         report,
       }
-      return this.finish(entry, event, log, call.tail, payload, functionError)
+      return this.finish(entry, event, log, payload, functionError)
     } finally {
       pool.finish()
-      this.logs.delete(requestId)
+      if (log) this.logs.delete(requestId)
     }
   }
 
@@ -288,7 +289,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
    */
   private async coldStart(
     entry: FunctionEntry,
-    log: string[],
+    log: string[] | undefined,
   ): Promise<{env: Environment; suppressed: boolean} | {failure: InitFailure; env: Environment; suppressed: boolean}> {
     const env = await this.spawn(entry, 'on-demand')
     try {
@@ -296,7 +297,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       return {env, suppressed: false}
     } catch (failure) {
       if ((failure as InitFailure).kind !== 'timeout') return {failure: failure as InitFailure, env, suppressed: false}
-      this.platformLog(entry, log, initReportLine(LAMBDA_LIMITS.initTimeoutMs, 'init', 'timeout'), '', env.id)
+      this.platformLog(entry, log, () => initReportLine(LAMBDA_LIMITS.initTimeoutMs, 'init', 'timeout'), '', env.id)
       void this.stopEnvironment(env, 'init-timeout')
       this.forget(entry, env)
     }
@@ -314,7 +315,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     call: {requestId: string; tail: boolean; invocationType: 'RequestResponse' | 'Event'},
     started: {failure: InitFailure; env: Environment; suppressed: boolean},
     arrivedAt: number,
-    log: string[],
+    log: string[] | undefined,
   ): InvokeResult {
     const {spec} = entry
     const {failure, env} = started
@@ -336,8 +337,8 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       status = 'timeout'
     }
     const phase = started.suppressed ? 'invoke' : 'init'
-    this.platformLog(entry, log, startLine(call.requestId, VERSION), call.requestId, env.id)
-    this.platformLog(entry, log, initReportLine(initMs, phase, failure.kind === 'timeout' ? 'timeout' : 'error', error.errorType), call.requestId, env.id)
+    this.platformLog(entry, log, () => startLine(call.requestId, VERSION), call.requestId, env.id)
+    this.platformLog(entry, log, () => initReportLine(initMs, phase, failure.kind === 'timeout' ? 'timeout' : 'error', error.errorType), call.requestId, env.id)
     void this.stopEnvironment(env, failure.kind === 'timeout' ? 'init-timeout' : 'init-failed')
     this.forget(entry, env)
     const report: ReportFields = {
@@ -363,14 +364,14 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       coldStart: {...env.marks, firstResponse: endedAt},
       report,
     }
-    return this.finish(entry, event, log, call.tail, payload, 'Unhandled')
+    return this.finish(entry, event, log, payload, 'Unhandled')
   }
 
   /** Writes END and REPORT, emits invoke-end, builds the result. */
-  private finish(entry: FunctionEntry, event: InvokeEndEvent, log: string[], tail: boolean, payload: Buffer, functionError?: 'Unhandled'): InvokeResult {
+  private finish(entry: FunctionEntry, event: InvokeEndEvent, log: string[] | undefined, payload: Buffer, functionError?: 'Unhandled'): InvokeResult {
     const {requestId} = event
-    this.platformLog(entry, log, endLine(requestId), requestId, event.envId)
-    this.platformLog(entry, log, reportLine(event.report), requestId, event.envId)
+    this.platformLog(entry, log, () => endLine(requestId), requestId, event.envId)
+    this.platformLog(entry, log, () => reportLine(event.report), requestId, event.envId)
     this.emit('invoke-end', event)
     return {
       requestId,
@@ -378,13 +379,15 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       payload,
       functionError,
       executedVersion: VERSION,
-      logResult: tail ? logTail(log) : undefined,
+      logResult: log ? logTail(log) : undefined,
     }
   }
 
-  private platformLog(entry: FunctionEntry, log: string[], line: string, requestId: string, envId: string): void {
-    log.push(line)
-    this.emit('log', {functionName: entry.spec.name, envId, requestId, line, source: 'platform'})
+  private platformLog(entry: FunctionEntry, log: string[] | undefined, line: () => string, requestId: string, envId: string): void {
+    if (!log && this.listenerCount('log') === 0) return
+    const text = line()
+    log?.push(text)
+    this.emit('log', {functionName: entry.spec.name, envId, requestId, line: text, source: 'platform'})
   }
 
   private enqueueEvent(entry: FunctionEntry, payload: Buffer, clientContext: string | undefined, requestId: string): void {
@@ -455,6 +458,9 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         backend: this.options.backend,
         clock: this.clock,
         host: this.options.runtimeApiHost ?? '127.0.0.1',
+        // sai's own runtime may take the Runtime API over a Unix socket: same HTTP, no TCP stack.
+        // (Socket paths are limited to 108 bytes: keep it short.)
+        socketPath: spec.bootstrap ? undefined : path.join(this.tmpRoot, `${this.envCounter}.sock`),
         spec: {
           functionName: spec.name,
           memoryMb: spec.memory,
@@ -575,11 +581,11 @@ function decodeClientContext(value: string): string {
   return text
 }
 
-/** An X-Ray trace header, as Lambda passes it to the runtime. */
+/** An X-Ray trace header, as Lambda passes it to the runtime (randomUUID draws from a cached pool: cheap). */
 function traceId(): string {
-  const bytes = randomBytes(20).toString('hex')
+  const hex = randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', '')
   const epoch = Math.floor(Date.now() / 1000).toString(16)
-  return `Root=1-${epoch}-${bytes.slice(0, 24)};Parent=${bytes.slice(24, 40)};Sampled=0`
+  return `Root=1-${epoch}-${hex.slice(0, 24)};Parent=${hex.slice(32, 48)};Sampled=0`
 }
 
 /** The last 4 KB of the invoke's log, base64, as X-Amz-Log-Result carries it. */

@@ -64,6 +64,8 @@ export interface EnvironmentOptions {
   clock: Clock
   /** Interface the Runtime API binds to. */
   host: string
+  /** Also serve the Runtime API on this Unix socket (for runtimes on this host). */
+  socketPath?: string
   spec: Omit<EnvironmentSpec, 'env' | 'onOutput' | 'id'> & {env: Record<string, string>}
   onOutput(env: Environment, line: string): void
   /** The runtime exited, whatever the reason (the environment is stopping). */
@@ -106,12 +108,13 @@ export class Environment implements RuntimeApiTarget {
   /** Spawns the runtime; resolves once the process exists. Use `ready()` to wait for init. */
   static async spawn(options: EnvironmentOptions): Promise<Environment> {
     const env = new Environment(options)
-    env.api = await startRuntimeApi(env, options.host)
+    env.api = await startRuntimeApi(env, options.host, options.socketPath)
+    const socket: Record<string, string> = env.api.socketPath ? {SAI_RUNTIME_API_SOCKET: env.api.socketPath} : {}
     try {
       env.handle = await options.backend.start({
         ...options.spec,
         id: options.id,
-        env: {...options.spec.env, AWS_LAMBDA_RUNTIME_API: env.api.address},
+        env: {...options.spec.env, AWS_LAMBDA_RUNTIME_API: env.api.address, ...socket},
         onOutput: (line) => options.onOutput(env, line),
       })
     } catch (error) {

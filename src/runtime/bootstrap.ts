@@ -21,7 +21,7 @@ const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd()
 const client = new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001', {
   'Sai-Process-Start-Ms': performance.timeOrigin.toFixed(3),
   'Sai-Runtime-Ready-Ms': (performance.timeOrigin + performance.now()).toFixed(3),
-})
+}, env.SAI_RUNTIME_API_SOCKET)
 let currentRequestId: string | undefined
 let initialized = false
 

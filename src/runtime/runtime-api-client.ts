@@ -2,7 +2,7 @@
  * The client side of the Lambda Runtime API, in plain Node (no native code), so the same file runs
  * in `sai emulate` and on AWS Lambda. One keep-alive socket carries every call.
  */
-import http from 'node:http'
+import {HttpConnection, type HttpResponse} from './http-connection.js'
 
 export interface Invocation {
   requestId: string
@@ -23,29 +23,28 @@ export interface ErrorBody {
 const API_VERSION = '2018-06-01'
 
 export class RuntimeApiClient {
-  private readonly agent = new http.Agent({keepAlive: true, maxSockets: 1})
-  private readonly host: string
-  private readonly port: number
+  private readonly connection: HttpConnection
   /** Sent once, on the first /next: when this process and its runtime code started (sai's cold-start phases; Lambda ignores them). */
   private firstNextHeaders?: Record<string, string>
 
-  constructor(endpoint: string, firstNextHeaders?: Record<string, string>) {
+  /**
+   * @param socketPath the same API on a Unix socket (sai's process backend offers one through
+   *   SAI_RUNTIME_API_SOCKET: cheaper than TCP on loopback); absent on Lambda.
+   */
+  constructor(endpoint: string, firstNextHeaders?: Record<string, string>, socketPath?: string) {
     this.firstNextHeaders = firstNextHeaders
     const separator = endpoint.lastIndexOf(':')
-    this.host = endpoint.slice(0, separator).replace(/^\[|\]$/g, '')
-    this.port = Number(endpoint.slice(separator + 1))
+    const host = endpoint.slice(0, separator).replace(/^\[|\]$/g, '')
+    this.connection = new HttpConnection(socketPath ? {path: socketPath} : {host, port: Number(endpoint.slice(separator + 1))}, endpoint)
   }
 
   /** Long-polls for the next event; never times out, as the Runtime API requires. */
   async nextInvocation(): Promise<Invocation> {
     const extra = this.firstNextHeaders
     this.firstNextHeaders = undefined
-    const {status, headers, body} = await this.request('GET', `/${API_VERSION}/runtime/invocation/next`, undefined, extra)
+    const {status, headers, body} = await this.connection.request('GET', `/${API_VERSION}/runtime/invocation/next`, extra)
     if (status !== 200) throw new Error(`Runtime API /next answered ${status}: ${body.toString()}`)
-    const header = (name: string): string | undefined => {
-      const value = headers[name]
-      return Array.isArray(value) ? value[0] : value
-    }
+    const header = (name: string): string | undefined => headers[name]
     return {
       requestId: header('lambda-runtime-aws-request-id') ?? '',
       deadlineMs: Number(header('lambda-runtime-deadline-ms') ?? Date.now() + 3000),
@@ -58,7 +57,7 @@ export class RuntimeApiClient {
   }
 
   async postResponse(requestId: string, body: string): Promise<void> {
-    const result = await this.request('POST', `/${API_VERSION}/runtime/invocation/${requestId}/response`, body)
+    const result = await this.post(`/${API_VERSION}/runtime/invocation/${requestId}/response`, body)
     if (result.status === 413) {
       // The response was too large: Lambda turns this into Function.ResponseSizeTooLarge itself.
       return
@@ -67,48 +66,24 @@ export class RuntimeApiClient {
   }
 
   async postError(requestId: string, error: ErrorBody): Promise<void> {
-    const result = await this.request('POST', `/${API_VERSION}/runtime/invocation/${requestId}/error`, JSON.stringify(error), {
+    const result = await this.post(`/${API_VERSION}/runtime/invocation/${requestId}/error`, JSON.stringify(error), {
       'Lambda-Runtime-Function-Error-Type': error.errorType,
     })
     this.expectAccepted(result, 'error')
   }
 
   async postInitError(error: ErrorBody): Promise<void> {
-    const result = await this.request('POST', `/${API_VERSION}/runtime/init/error`, JSON.stringify(error), {
+    const result = await this.post(`/${API_VERSION}/runtime/init/error`, JSON.stringify(error), {
       'Lambda-Runtime-Function-Error-Type': error.errorType,
     })
     this.expectAccepted(result, 'init error')
   }
 
-  private expectAccepted(result: {status: number; body: Buffer}, what: string): void {
+  private expectAccepted(result: HttpResponse, what: string): void {
     if (result.status !== 202) throw new Error(`Runtime API refused the ${what} (${result.status}): ${result.body.toString()}`)
   }
 
-  private request(
-    method: string,
-    path: string,
-    body?: string,
-    headers: Record<string, string> = {},
-  ): Promise<{status: number; headers: http.IncomingHttpHeaders; body: Buffer}> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.host,
-          port: this.port,
-          method,
-          path,
-          headers: body === undefined ? headers : {...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)},
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (chunk: Buffer) => chunks.push(chunk))
-          res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
-          res.on('error', reject)
-        },
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
+  private post(path: string, body: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    return this.connection.request('POST', path, {...headers, 'Content-Type': 'application/json'}, body)
   }
 }

@@ -11,6 +11,7 @@ import type {Backend, BackendCapabilities, EnvironmentHandle, EnvironmentSpec, E
 import {openCgroups, type CgroupManager, type EnvironmentCgroup} from './cgroups.js'
 
 const RSS_POLL_MS = 10
+const HWM_READ_INTERVAL_MS = 250
 
 export interface ProcessBackendOptions {
   sessionId: string
@@ -128,6 +129,7 @@ class ProcessEnvironment implements EnvironmentHandle {
   readonly id: string
   readonly exited: Promise<ExitInfo>
   private peakBytes = 0
+  private hwmReadAt = -Infinity
   private killedForMemory = false
   private done = false
 
@@ -169,8 +171,14 @@ class ProcessEnvironment implements EnvironmentHandle {
    */
   peakMemoryBytes(): number {
     if (this.done) return this.peakBytes
-    const hwm = readStatusKb(this.child.pid!, 'VmHWM') * 1024
-    this.peakBytes = Math.max(this.peakBytes, hwm, this.cgroup?.peakMemoryBytes() ?? 0)
+    // /proc/PID/status is costly to generate; the runtime's peak RSS moves little once warm (the
+    // cgroup peak, read every time, catches an invoke's own allocations).
+    const now = performance.now()
+    if (now - this.hwmReadAt >= HWM_READ_INTERVAL_MS) {
+      this.hwmReadAt = now
+      this.peakBytes = Math.max(this.peakBytes, readStatusKb(this.child.pid!, 'VmHWM') * 1024)
+    }
+    this.peakBytes = Math.max(this.peakBytes, this.cgroup?.peakMemoryBytes() ?? 0)
     return this.peakBytes
   }
 
