@@ -27,27 +27,19 @@ export function handleNext(target: RuntimeApiTarget, req: IncomingMessage, res: 
   target.next(req, res)
 }
 
-/**
- * The caller's answer is on the critical path, the runtime's 202 is not: accepted answers are
- * acknowledged one event-loop turn later, after the invoke has been answered.
- */
-function acknowledge(res: ServerResponse, reply: RuntimeApiReply): void {
-  sendReply(res, reply)
-}
-
 export async function handleResponse(target: RuntimeApiTarget, requestId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const read = await readBody(req, MAX_RUNTIME_PAYLOAD_BYTES)
   if (!read.ok) {
     const reply = target.responseTooLarge(requestId, read.size)
     return sendReply(res, reply.status === 202 ? payloadTooLarge() : reply)
   }
-  acknowledge(res, target.response(requestId, read.body))
+  sendReply(res, target.response(requestId, read.body))
 }
 
 export async function handleError(target: RuntimeApiTarget, requestId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const read = await readBody(req, MAX_RUNTIME_PAYLOAD_BYTES)
   if (!read.ok) return sendReply(res, payloadTooLarge())
-  acknowledge(res, target.error(requestId, read.body, errorTypeHeader(req)))
+  sendReply(res, target.error(requestId, read.body, errorTypeHeader(req)))
 }
 
 export async function handleInitError(target: RuntimeApiTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
