@@ -4,7 +4,7 @@
  * and cpu controllers) and v2. When neither can be used, `openCgroups` says why and the backend
  * falls back to watching RSS.
  */
-import {existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 interface Mount {
@@ -70,11 +70,27 @@ function dirFor(mount: Mount, cgroupPath: string): string {
   return path.join(mount.mountPoint, relative.startsWith('..') ? cgroupPath : relative)
 }
 
-const readNumber = (file: string): number => {
-  try {
-    return Number(readFileSync(file, 'utf8').trim()) || 0
-  } catch {
-    return 0
+/**
+ * A cgroup counter read on every invoke: the file stays open and is re-read from offset 0 (the
+ * kernel regenerates it), one syscall instead of open + read + close.
+ */
+function counterReader(file: string): {read(): number; close(): void} {
+  let fd: number | undefined
+  const buffer = Buffer.alloc(32)
+  return {
+    read() {
+      try {
+        fd ??= openSync(file, 'r')
+        const n = readSync(fd, buffer, 0, buffer.length, 0)
+        return Number(buffer.toString('latin1', 0, n).trim()) || 0
+      } catch {
+        return 0
+      }
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd)
+      fd = undefined
+    },
   }
 }
 
@@ -186,14 +202,18 @@ function v1Manager(memoryParent: string, cpuParent: string | undefined): CgroupM
         writeFileSync(path.join(cpuDir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US))
         dirs.push(cpuDir)
       }
+      const peak = counterReader(path.join(memoryDir, 'memory.max_usage_in_bytes'))
       return {
         procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
-        peakMemoryBytes: () => readNumber(path.join(memoryDir, 'memory.max_usage_in_bytes')),
+        peakMemoryBytes: () => peak.read(),
         oomKills: () => readKeyed(path.join(memoryDir, 'memory.oom_control'), 'oom_kill'),
         setCpu: (cores) => {
           if (cpuDir) tryWrite(path.join(cpuDir, 'cpu.cfs_quota_us'), cores === 'unlimited' ? '-1' : String(Math.round(cores * CPU_PERIOD_US)))
         },
-        remove: async () => void (await Promise.all(dirs.map(killAndRemove))),
+        remove: async () => {
+          peak.close()
+          await Promise.all(dirs.map(killAndRemove))
+        },
       }
     },
     close: async () => void (await Promise.all([memoryParent, cpuParent].filter((d) => d !== undefined).map(killAndRemove))),
@@ -209,15 +229,16 @@ function v2Manager(parent: string, cpu: boolean): CgroupManager {
       mkdirSync(dir)
       writeFileSync(path.join(dir, 'memory.max'), String(memoryBytes))
       tryWrite(path.join(dir, 'memory.swap.max'), '0')
-      const peakFile = existsSync(path.join(dir, 'memory.peak')) ? 'memory.peak' : 'memory.current'
+      const peak = counterReader(path.join(dir, existsSync(path.join(dir, 'memory.peak')) ? 'memory.peak' : 'memory.current'))
       return {
         procsFiles: [path.join(dir, 'cgroup.procs')],
-        peakMemoryBytes: () => readNumber(path.join(dir, peakFile)),
+        peakMemoryBytes: () => peak.read(),
         oomKills: () => readKeyed(path.join(dir, 'memory.events'), 'oom_kill'),
         setCpu: (cores) => {
           if (cpu) tryWrite(path.join(dir, 'cpu.max'), `${cores === 'unlimited' ? 'max' : Math.round(cores * CPU_PERIOD_US)} ${CPU_PERIOD_US}`)
         },
         remove: async () => {
+          peak.close()
           tryWrite(path.join(dir, 'cgroup.kill'), '1')
           await killAndRemove(dir)
         },
