@@ -31,7 +31,11 @@ export interface InvokeRequest {
   logType?: 'None' | 'Tail'
   /** X-Amz-Client-Context: base64 of a JSON object. */
   clientContext?: string
-  payload?: Buffer
+  /**
+   * The event. A promise lets a synchronous invoke start its cold start while the body is still
+   * arriving (the HTTP layer passes the body it is reading; a rejection is the caller's error).
+   */
+  payload?: Buffer | Promise<Buffer>
 }
 
 export interface InvokeResult {
@@ -146,25 +150,23 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const entry = this.resolve(request.functionName, request.qualifier)
     const type = request.invocationType ?? 'RequestResponse'
-    const payload = request.payload && request.payload.byteLength > 0 ? request.payload : Buffer.from('{}')
-    const limit = type === 'Event' ? LAMBDA_LIMITS.asyncPayloadBytes : LAMBDA_LIMITS.syncPayloadBytes
-    if (payload.byteLength > limit) {
-      throw type === 'Event' ? eventTooLarge(payload.byteLength, limit) : requestTooLarge(limit)
-    }
-    checkJson(payload)
     const clientContext = request.clientContext === undefined ? undefined : decodeClientContext(request.clientContext)
     const requestId = randomUUID()
-    if (type === 'DryRun') return {requestId, status: 204}
-    if (type === 'Event') {
-      this.enqueueEvent(entry, payload, clientContext, requestId)
-      return {requestId, status: 202}
+    const payload = Promise.resolve(request.payload).then((body) => checkPayload(body, type))
+    // Rejections are handled where the payload is awaited; an invoke refused first (429) never awaits it.
+    payload.catch(() => undefined)
+    if (type === 'RequestResponse') {
+      return this.invokeSync(entry, {requestId, payload, clientContext, tail: request.logType === 'Tail', invocationType: 'RequestResponse'})
     }
-    return this.invokeSync(entry, {requestId, payload, clientContext, tail: request.logType === 'Tail', invocationType: 'RequestResponse'})
+    const event = await payload
+    if (type === 'DryRun') return {requestId, status: 204}
+    this.enqueueEvent(entry, event, clientContext, requestId)
+    return {requestId, status: 202}
   }
 
   private async invokeSync(
     entry: FunctionEntry,
-    call: {requestId: string; payload: Buffer; clientContext?: string; tail: boolean; invocationType: 'RequestResponse' | 'Event'},
+    call: {requestId: string; payload: Buffer | Promise<Buffer>; clientContext?: string; tail: boolean; invocationType: 'RequestResponse' | 'Event'},
   ): Promise<InvokeResult> {
     const {spec, pool} = entry
     const {requestId} = call
@@ -193,10 +195,21 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           continue
         }
         cold = idle === undefined
+        // A cold start begins at once; the event may still be arriving (and may yet prove invalid).
+        const starting = idle ? undefined : this.coldStart(entry, log)
+        if (!(call.payload instanceof Buffer)) {
+          try {
+            call.payload = await call.payload
+          } catch (error) {
+            if (idle) pool.release(idle)
+            if (starting) void this.discardUnused(entry, starting)
+            throw error
+          }
+        }
         if (idle) {
           env = idle
         } else {
-          const started = await this.coldStart(entry, log)
+          const started = await starting!
           if ('failure' in started) return this.finishInitFailure(entry, call, started, arrivedAt, log)
           env = started.env
           reportInit = !started.suppressed
@@ -206,7 +219,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         outcome = await env.dispatch(
           {
             requestId,
-            payload: call.payload,
+            payload: call.payload as Buffer,
             deadlineMs: Date.now() + timeoutMs,
             invokedFunctionArn: entry.arn,
             traceId: traceId(),
@@ -308,6 +321,13 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     } catch (failure) {
       return {failure: failure as InitFailure, env: retry, suppressed: true}
     }
+  }
+
+  /** A cold start begun for an invoke that was then refused (bad JSON, too large): no trace is left. */
+  private async discardUnused(entry: FunctionEntry, starting: ReturnType<Emulator['coldStart']>): Promise<void> {
+    const {env} = await starting
+    this.forget(entry, env, false)
+    await this.stopEnvironment(env, 'unused')
   }
 
   private finishInitFailure(
@@ -560,12 +580,17 @@ function runtimeCommand(spec: FunctionSpec): string[] {
   return [process.execPath, SAI_BOOTSTRAP]
 }
 
-function checkJson(payload: Buffer): void {
+/** The event as Lambda accepts it: within the size limit of its invocation type, valid JSON; empty means {}. */
+function checkPayload(body: Buffer | undefined, type: InvocationType): Buffer {
+  if (!body || body.byteLength === 0) return Buffer.from('{}')
+  const limit = type === 'Event' ? LAMBDA_LIMITS.asyncPayloadBytes : LAMBDA_LIMITS.syncPayloadBytes
+  if (body.byteLength > limit) throw type === 'Event' ? eventTooLarge(body.byteLength, limit) : requestTooLarge(limit)
   try {
-    JSON.parse(payload.toString('utf8'))
+    JSON.parse(body.toString('utf8'))
   } catch (error) {
     throw invalidRequestContent(`Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}`)
   }
+  return body
 }
 
 function decodeClientContext(value: string): string {

@@ -15,7 +15,7 @@ import {
 
 export type InitType = 'on-demand' | 'provisioned-concurrency'
 
-export type StopReason = 'reaped' | 'timeout' | 'exited' | 'init-failed' | 'init-timeout' | 'shutdown' | 'keep-alive-0'
+export type StopReason = 'reaped' | 'timeout' | 'exited' | 'init-failed' | 'init-timeout' | 'shutdown' | 'keep-alive-0' | 'unused'
 
 /** Why an environment never became ready. */
 export type InitFailure =

@@ -21,6 +21,11 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n')
 export class HttpConnection {
   private socket?: net.Socket
   private buffer: Buffer = Buffer.alloc(0)
+  /** Chunks not yet joined into `buffer`, and their length: a large body is joined once, not per chunk. */
+  private chunks: Buffer[] = []
+  private chunkBytes = 0
+  /** Bytes the response being read needs in all, once its head says so. */
+  private needed = 0
   private pending?: {resolve(r: HttpResponse): void; reject(e: Error): void; socket: net.Socket}
   /** Requests are sent one at a time, in order. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -55,9 +60,13 @@ export class HttpConnection {
     const socket = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host)
     socket.setNoDelay(true)
     this.buffer = Buffer.alloc(0)
+    this.chunks = []
+    this.chunkBytes = 0
+    this.needed = 0
     socket.on('data', (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
-      this.parse()
+      this.chunks.push(chunk)
+      this.chunkBytes += chunk.length
+      if (this.buffer.length + this.chunkBytes >= this.needed) this.parse()
     })
     const fail = (error?: Error) => {
       if (this.socket === socket) this.socket = undefined
@@ -75,6 +84,11 @@ export class HttpConnection {
 
   /** Completes the pending request if the buffer holds a whole response. */
   private parse(): void {
+    if (this.chunks.length > 0) {
+      this.buffer = Buffer.concat([this.buffer, ...this.chunks])
+      this.chunks = []
+      this.chunkBytes = 0
+    }
     if (!this.pending) return
     const headEnd = this.buffer.indexOf(CRLF_CRLF)
     if (headEnd < 0) return
@@ -94,11 +108,13 @@ export class HttpConnection {
       ;({body, end} = chunked)
     } else {
       const length = Number(headers['content-length'] ?? 0)
-      if (this.buffer.length < start + length) return
+      this.needed = start + length
+      if (this.buffer.length < this.needed) return
       body = Buffer.from(this.buffer.subarray(start, start + length))
       end = start + length
     }
     this.buffer = this.buffer.subarray(end)
+    this.needed = 0
     const pending = this.pending
     this.pending = undefined
     this.socket?.unref()

@@ -5,6 +5,7 @@
  * falls back to watching RSS.
  */
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, writeFileSync} from 'node:fs'
+import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 interface Mount {
@@ -15,8 +16,8 @@ interface Mount {
 }
 
 export interface EnvironmentCgroup {
-  /** `cgroup.procs` files the runtime must join before it execs. */
-  procsFiles: string[]
+  /** Moves a process (and so, from then on, its children) into the cgroups. */
+  join(pid: number): Promise<void>
   peakMemoryBytes(): number
   oomKills(): number
   /** Lifts the CPU limit (Lambda does not throttle init) or sets the function's share. */
@@ -195,6 +196,8 @@ function v1Manager(memoryParent: string, cpuParent: string | undefined): CgroupM
       // No swap, as on Lambda: where the kernel accounts swap, cap memory+swap at the same size.
       tryWrite(path.join(memoryDir, 'memory.memsw.limit_in_bytes'), String(memoryBytes))
       tryWrite(path.join(memoryDir, 'memory.swappiness'), '0')
+      // Pages the runtime touched before it joined move with it.
+      tryWrite(path.join(memoryDir, 'memory.move_charge_at_immigrate'), '1')
       const dirs = [memoryDir]
       const cpuDir = cpuParent && path.join(cpuParent, id)
       if (cpuDir) {
@@ -204,7 +207,7 @@ function v1Manager(memoryParent: string, cpuParent: string | undefined): CgroupM
       }
       const peak = counterReader(path.join(memoryDir, 'memory.max_usage_in_bytes'))
       return {
-        procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
+        join: async (pid) => void (await Promise.all(dirs.map((d) => writeFile(path.join(d, 'cgroup.procs'), String(pid))))),
         peakMemoryBytes: () => peak.read(),
         oomKills: () => readKeyed(path.join(memoryDir, 'memory.oom_control'), 'oom_kill'),
         setCpu: (cores) => {
@@ -231,7 +234,7 @@ function v2Manager(parent: string, cpu: boolean): CgroupManager {
       tryWrite(path.join(dir, 'memory.swap.max'), '0')
       const peak = counterReader(path.join(dir, existsSync(path.join(dir, 'memory.peak')) ? 'memory.peak' : 'memory.current'))
       return {
-        procsFiles: [path.join(dir, 'cgroup.procs')],
+        join: (pid) => writeFile(path.join(dir, 'cgroup.procs'), String(pid)),
         peakMemoryBytes: () => peak.read(),
         oomKills: () => readKeyed(path.join(dir, 'memory.events'), 'oom_kill'),
         setCpu: (cores) => {

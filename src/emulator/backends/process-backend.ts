@@ -19,8 +19,6 @@ export interface ProcessBackendOptions {
   cgroups?: boolean
 }
 
-/** Joins the cgroups (listed in $SAI_CGROUP_PROCS) before exec, so no byte is allocated outside them. */
-const JOIN_CGROUPS = 'for f in $SAI_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; unset SAI_CGROUP_PROCS; exec "$@"'
 
 function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -78,17 +76,11 @@ export class ProcessBackend implements Backend {
   async start(spec: EnvironmentSpec): Promise<EnvironmentHandle> {
     const memoryBytes = spec.memoryMb * 1024 * 1024
     let cgroup: EnvironmentCgroup | undefined
-    let command = spec.command
-    const env = {...spec.env}
-    if (this.cgroups) {
-      cgroup = this.cgroups.create(spec.id, memoryBytes)
-      env.SAI_CGROUP_PROCS = cgroup.procsFiles.join(' ')
-      command = ['/bin/sh', '-c', JOIN_CGROUPS, 'sai-environment', ...spec.command]
-    }
+    if (this.cgroups) cgroup = this.cgroups.create(spec.id, memoryBytes)
     const startedAt = performance.timeOrigin + performance.now()
-    const child = spawn(command[0]!, command.slice(1), {
+    const child = spawn(spec.command[0]!, spec.command.slice(1), {
       cwd: spec.taskRoot,
-      env,
+      env: spec.env,
       // Its own process group: Ctrl-C in the terminal reaches the emulator, which stops environments in order.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,7 +95,17 @@ export class ProcessBackend implements Backend {
     }
     const handle = new ProcessEnvironment(spec, child, startedAt, memoryBytes, this.cpuShare(spec.memoryMb).cores, cgroup, () => this.live.delete(handle))
     this.live.add(handle)
-    if (!cgroup) this.watchRss()
+    if (cgroup) {
+      // Moving a process into a cgroup waits for an RCU grace period (~10 ms here): it happens while
+      // node boots, off the cold start's path. What the process allocated before the move is charged
+      // to the cgroup too (v1: move_charge_at_immigrate); if the move fails, RSS watching takes over.
+      cgroup.join(child.pid!).catch(() => {
+        handle.watchRssInstead()
+        this.watchRss()
+      })
+    } else {
+      this.watchRss()
+    }
     return handle
   }
 
@@ -129,6 +131,7 @@ class ProcessEnvironment implements EnvironmentHandle {
   readonly id: string
   readonly exited: Promise<ExitInfo>
   private peakBytes = 0
+  private rssWatched: boolean
   private hwmReadAt = -Infinity
   private killedForMemory = false
   private done = false
@@ -143,6 +146,7 @@ class ProcessEnvironment implements EnvironmentHandle {
     onGone: () => void,
   ) {
     this.id = spec.id
+    this.rssWatched = cgroup === undefined
     const stdout = new LineSplitter((line) => spec.onOutput(line, 'stdout'))
     const stderr = new LineSplitter((line) => spec.onOutput(line, 'stderr'))
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk))
@@ -190,13 +194,17 @@ class ProcessEnvironment implements EnvironmentHandle {
 
   /** RSS mode: kill the environment as soon as it is seen above its memory size. */
   pollRss(): void {
-    if (this.done || this.killedForMemory) return
+    if (this.done || this.killedForMemory || !this.rssWatched) return
     const rss = readStatusKb(this.child.pid!, 'VmRSS') * 1024
     this.peakBytes = Math.max(this.peakBytes, rss)
     if (rss > this.memoryBytes) {
       this.killedForMemory = true
       this.kill()
     }
+  }
+
+  watchRssInstead(): void {
+    this.rssWatched = true
   }
 
   private kill(): void {

@@ -1,6 +1,6 @@
 /** POST /2015-03-31/functions/{FunctionName}/invocations — the Invoke API the AWS SDK speaks. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Emulator, InvocationType} from '../emulator.js'
+import type {Emulator, InvocationType, InvokeResult} from '../emulator.js'
 import {readBody} from '../http-body.js'
 import {LAMBDA_LIMITS} from '../../spec/limits.js'
 import {eventTooLarge, requestTooLarge, validationError} from './aws-errors.js'
@@ -24,18 +24,26 @@ export async function handleInvoke(emulator: Emulator, functionName: string, que
     req.resume()
     throw validationError(logType, 'logType', LOG_TYPES)
   }
-  const read = await readBody(req, LAMBDA_LIMITS.syncPayloadBytes)
-  if (!read.ok) {
+  // The emulator may start a cold start while the body still arrives.
+  const body = readBody(req, LAMBDA_LIMITS.syncPayloadBytes).then((read) => {
+    if (read.ok) return read.body
     throw invocationType === 'Event' ? eventTooLarge(read.size, LAMBDA_LIMITS.asyncPayloadBytes) : requestTooLarge(LAMBDA_LIMITS.syncPayloadBytes)
-  }
-  const result = await emulator.invoke({
-    functionName,
-    qualifier: query.get('Qualifier') ?? undefined,
-    invocationType: invocationType as InvocationType,
-    logType: logType as 'None' | 'Tail',
-    clientContext: header(req, 'x-amz-client-context'),
-    payload: read.body,
   })
+  let result: InvokeResult
+  try {
+    result = await emulator.invoke({
+      functionName,
+      qualifier: query.get('Qualifier') ?? undefined,
+      invocationType: invocationType as InvocationType,
+      logType: logType as 'None' | 'Tail',
+      clientContext: header(req, 'x-amz-client-context'),
+      payload: body,
+    })
+  } catch (error) {
+    // Answer only once the request is read: an early answer would cut a large upload.
+    await body.catch(() => undefined)
+    throw error
+  }
   const headers: Record<string, string | number> = {'x-amzn-RequestId': result.requestId}
   if (result.status === 200) {
     headers['Content-Type'] = 'application/json'
@@ -43,8 +51,8 @@ export async function handleInvoke(emulator: Emulator, functionName: string, que
     if (result.functionError) headers['X-Amz-Function-Error'] = result.functionError
     if (result.logResult !== undefined) headers['X-Amz-Log-Result'] = result.logResult
   }
-  const body = result.payload ?? Buffer.alloc(0)
-  headers['Content-Length'] = body.byteLength
+  const answer = result.payload ?? Buffer.alloc(0)
+  headers['Content-Length'] = answer.byteLength
   res.writeHead(result.status, headers)
-  res.end(body)
+  res.end(answer)
 }
