@@ -100,3 +100,16 @@ describe('events for the bench', () => {
     expect(c.firstResponse).toBeGreaterThan(c.initDone!)
   })
 })
+
+describe('a cold start begun while the request body arrives', () => {
+  it('is discarded when the body proves invalid: no environment is left', async () => {
+    env = await emulate([faultsSpec()])
+    const stopped: string[] = []
+    env.emulator.on('environment-stopped', (e: EnvironmentEvent & {reason: string}) => stopped.push(e.reason))
+    await expect(invoke(env.client, {FunctionName: 'faults', Payload: '{"broken": '})).rejects.toMatchObject({name: 'InvalidRequestContentException'})
+    await expect.poll(() => stopped, {timeout: 5000}).toEqual(['unused'])
+    expect(env.emulator.environments('faults')).toHaveLength(0)
+    const ok = await context()
+    expect(ok.report.initDuration).toBeGreaterThan(0)
+  })
+})
