@@ -5,7 +5,7 @@ import path from 'node:path'
 import os from 'node:os'
 import {mkdtempSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {emulate, faultsSpec, invoke, parseReport} from './helpers.js'
+import {emulate, faultsSpec, functionDir, invoke, parseReport, spec} from './helpers.js'
 
 let env: Awaited<ReturnType<typeof emulate>>
 
@@ -119,6 +119,24 @@ describe('faults in the function', () => {
     await expect(call(JSON.stringify({x: 'y'.repeat(6_300_000)}))).rejects.toMatchObject({name: 'RequestTooLargeException'})
     await expect(call({}, 'no-such-function')).rejects.toMatchObject({name: 'ResourceNotFoundException'})
     await expectRecovery({cold: false})
+  })
+})
+
+describe('a runtime that cannot start', () => {
+  it('a bootstrap that is not executable: Runtime.InvalidEntrypoint, as Lambda reports it', async () => {
+    const dir = functionDir({'bootstrap.sh': '#!/bin/sh\necho never\n'})
+    const broken = await emulate([spec(dir, {name: 'noexec', bootstrap: './bootstrap.sh'})])
+    try {
+      const result = await invoke(broken.client, {FunctionName: 'noexec', Payload: {}, LogType: 'Tail'})
+      expect(result.FunctionError).toBe('Unhandled')
+      expect(result.json).toEqual({
+        errorType: 'Runtime.InvalidEntrypoint',
+        errorMessage: `RequestId: ${result.$metadata.requestId} Error: fork/exec ${path.join(dir, 'bootstrap.sh')}: permission denied`,
+      })
+      expect(result.log).toMatch(/INIT_REPORT .*Status: error\tError Type: Runtime.InvalidEntrypoint/)
+    } finally {
+      await broken.close()
+    }
   })
 })
 

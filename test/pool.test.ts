@@ -12,8 +12,8 @@ afterEach(async () => {
   env = undefined
 })
 
-const context = async (FunctionName = 'faults') => {
-  const result = await invoke(env!.client, {FunctionName, Payload: {action: 'context'}, LogType: 'Tail'})
+const context = async (sleepMs = 0) => {
+  const result = await invoke(env!.client, {FunctionName: 'faults', Payload: {action: 'context', sleepMs}, LogType: 'Tail'})
   return {body: result.json as {pid: number; env: Record<string, string>}, report: parseReport(result.log)}
 }
 
@@ -21,12 +21,12 @@ describe('scaling', () => {
   it('starts from zero, and N concurrent invokes get N environments (N cold starts)', async () => {
     env = await emulate([faultsSpec()])
     expect(env.emulator.environments('faults')).toHaveLength(0)
-    const results = await Promise.all(Array.from({length: 4}, () => context()))
+    const results = await Promise.all(Array.from({length: 4}, () => context(300)))
     expect(new Set(results.map((r) => r.body.pid)).size).toBe(4)
     for (const r of results) expect(r.report.initDuration).toBeGreaterThan(0)
     expect(env.emulator.environments('faults')).toHaveLength(4)
     // The same burst again is served warm by those four.
-    const warm = await Promise.all(Array.from({length: 4}, () => context()))
+    const warm = await Promise.all(Array.from({length: 4}, () => context(300)))
     expect(new Set(warm.map((r) => r.body.pid))).toEqual(new Set(results.map((r) => r.body.pid)))
     for (const r of warm) expect(r.report.initDuration).toBeUndefined()
   })
@@ -67,7 +67,7 @@ describe('provisioned concurrency', () => {
     expect(first.body.env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('provisioned-concurrency')
     expect(first.report.initDuration).toBeUndefined()
     // A third concurrent invoke spills over to an on-demand cold start.
-    const burst = await Promise.all(Array.from({length: 3}, () => context()))
+    const burst = await Promise.all(Array.from({length: 3}, () => context(300)))
     const types = burst.map((r) => r.body.env.AWS_LAMBDA_INITIALIZATION_TYPE).sort()
     expect(types).toEqual(['on-demand', 'provisioned-concurrency', 'provisioned-concurrency'])
     expect(burst.filter((r) => r.report.initDuration !== undefined)).toHaveLength(1)

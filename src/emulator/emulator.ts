@@ -17,7 +17,7 @@ import type {EmulatorEventMap, InvokeEndEvent, InvokeStatus} from './events.js'
 import {
   eventTooLarge, functionArn, invalidRequestContent, LambdaServiceError, requestTooLarge, resourceNotFound, tooManyRequests,
 } from './invoke-api/aws-errors.js'
-import {platformErrorBody, responseTooLarge, runtimeExited, timedOut, type PlatformError} from './platform-errors.js'
+import {invalidEntrypoint, platformErrorBody, responseTooLarge, runtimeExited, timedOut, type PlatformError} from './platform-errors.js'
 import {AccountConcurrency, FunctionPool} from './pool/pool.js'
 import {billedDuration, endLine, initReportLine, reportLine, startLine, type ReportFields} from './report.js'
 
@@ -347,6 +347,9 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     if (failure.kind === 'init-error') {
       error = {errorType: failure.errorType, errorMessage: ''}
       payload = failure.body
+    } else if (failure.kind === 'entrypoint') {
+      error = invalidEntrypoint(call.requestId, failure.command, failure.code)
+      payload = platformErrorBody(error)
     } else if (failure.kind === 'exit') {
       error = runtimeExited(call.requestId, failure.exit)
       payload = platformErrorBody(error)
@@ -451,7 +454,11 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       entry.pool.release(env)
     } catch (failure) {
       const f = failure as InitFailure
-      const why = f.kind === 'init-error' ? f.body.toString('utf8') : f.kind === 'exit' ? runtimeExited(undefined, f.exit).errorMessage : 'init timed out'
+      const why =
+        f.kind === 'init-error' ? f.body.toString('utf8')
+        : f.kind === 'exit' ? runtimeExited(undefined, f.exit).errorMessage
+        : f.kind === 'entrypoint' ? `cannot start ${f.command} (${f.code})`
+        : 'init timed out'
       this.emit('log', {functionName: entry.spec.name, envId: env.id, line: `sai: provisioned environment failed to initialize: ${why}`, source: 'platform'})
       void this.stopEnvironment(env, 'init-failed')
       this.forget(entry, env, false)

@@ -20,6 +20,7 @@ export type StopReason = 'reaped' | 'timeout' | 'exited' | 'init-failed' | 'init
 /** Why an environment never became ready. */
 export type InitFailure =
   | {kind: 'init-error'; body: Buffer; errorType: string}
+  | {kind: 'entrypoint'; command: string; code?: string}
   | {kind: 'exit'; exit: ExitInfo}
   | {kind: 'timeout'}
 
@@ -118,8 +119,11 @@ export class Environment implements RuntimeApiTarget {
         onOutput: (line) => options.onOutput(env, line),
       })
     } catch (error) {
-      await env.api.close()
-      throw error
+      // The runtime could not even start (a missing or non-executable bootstrap): an init failure
+      // of this environment, reported to its invoke as Lambda does, not an emulator error.
+      env.failInit({kind: 'entrypoint', command: options.spec.command[0]!, code: (error as NodeJS.ErrnoException).code})
+      await env.stop('init-failed')
+      return env
     }
     void env.handle.exited.then((exit) => env.onExit(exit))
     return env

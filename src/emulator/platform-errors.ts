@@ -34,3 +34,9 @@ export const responseTooLarge = (): PlatformError => ({
   errorType: 'Function.ResponseSizeTooLarge',
   errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RUNTIME_PAYLOAD_BYTES} bytes).`,
 })
+
+/** The runtime's command could not be started (Lambda: "fork/exec /var/task/bootstrap: no such file or directory"). */
+export const invalidEntrypoint = (requestId: string, command: string, code: string | undefined): PlatformError => ({
+  errorType: 'Runtime.InvalidEntrypoint',
+  errorMessage: `RequestId: ${requestId} Error: fork/exec ${command}: ${code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'no such file or directory' : (code ?? 'cannot start')}`,
+})

@@ -134,6 +134,7 @@ describe('parseSpec', () => {
     expect(error.code).toBe('SAI_HANDLER_NOT_FOUND')
     expect(error.message).toContain(`${FILE}: handler: "lib/app.handler"`)
     expect(error.message).toContain(path.join(DIR, 'lib/app'))
+    writeFileSync(path.join(DIR, 'run.sh'), '#!/bin/sh\n')
     expect(parseSpec({name: 'f', handler: 'lib/app.handler', bootstrap: './run.sh --fast'}, FILE).bootstrap).toEqual([path.join(DIR, 'run.sh'), '--fast'])
   })
 
@@ -181,5 +182,20 @@ describe('loadSpec', () => {
     expect(yaml.message).toContain(`${file}: not valid YAML`)
     writeFileSync(file, 'name: f\nmodel: model.onnx\ntimeout: 901\n')
     expect(specError(() => loadSpec(file)).message).toBe(`${file}: timeout: expected an integer from 1 to 900 (seconds), found 901`)
+  })
+})
+
+describe('bootstrap', () => {
+  it('resolves a relative program against the spec directory and finds bare names on PATH', () => {
+    writeFileSync(path.join(DIR, 'bootstrap'), '#!/bin/sh\n')
+    expect(parseSpec({name: 'f', bootstrap: './bootstrap'}, FILE).bootstrap).toEqual([path.join(DIR, 'bootstrap')])
+    expect(parseSpec({name: 'f', bootstrap: ['node', 'x.js']}, FILE).bootstrap).toEqual(['node', 'x.js'])
+  })
+
+  it('a runtime command that does not exist → SAI_RUNTIME_NOT_FOUND naming it', () => {
+    const missing = specError(() => parseSpec({name: 'f', bootstrap: './nope/bootstrap'}, FILE))
+    expect(missing.code).toBe('SAI_RUNTIME_NOT_FOUND')
+    expect(missing.message).toContain(path.join(DIR, 'nope/bootstrap'))
+    expect(specError(() => parseSpec({name: 'f', bootstrap: 'no-such-runtime-anywhere'}, FILE)).code).toBe('SAI_RUNTIME_NOT_FOUND')
   })
 })

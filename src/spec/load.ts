@@ -73,7 +73,7 @@ export function parseSpec(raw: unknown, file: string): FunctionSpec {
     })
   }
   if (spec.handler !== undefined && spec.bootstrap === undefined) checkHandlerModule(file, dir, spec.handler)
-  const bootstrap = spec.bootstrap === undefined ? undefined : resolveBootstrap(dir, spec.bootstrap)
+  const bootstrap = spec.bootstrap === undefined ? undefined : resolveBootstrap(file, dir, spec.bootstrap)
   const {model: _model, bootstrap: _bootstrap, ...rest} = spec
   return {...rest, specPath: file, dir, modelPath, bootstrap}
 }
@@ -88,10 +88,18 @@ function checkHandlerModule(file: string, dir: string, handler: string): void {
   }
 }
 
-function resolveBootstrap(dir: string, bootstrap: string | string[]): string[] {
+function resolveBootstrap(file: string, dir: string, bootstrap: string | string[]): string[] {
   const argv = Array.isArray(bootstrap) ? [...bootstrap] : bootstrap.split(/\s+/).filter(Boolean)
   const program = argv[0]!
   if (program.includes('/') && !path.isAbsolute(program)) argv[0] = path.resolve(dir, program)
+  const found = argv[0]!.includes('/')
+    ? existsSync(argv[0]!)
+    : (process.env.PATH ?? '').split(':').some((p) => p && existsSync(path.join(p, program)))
+  if (!found) {
+    throw new SaiError('SAI_RUNTIME_NOT_FOUND', `${file}: bootstrap: the runtime command ${argv[0]} does not exist`, {
+      hint: 'bootstrap paths are relative to the spec file; a bare name is looked up on PATH',
+    })
+  }
   return argv
 }
 
