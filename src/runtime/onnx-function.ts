@@ -31,8 +31,9 @@ export interface OnnxOptions {
 }
 
 /**
- * Lambda's CPU share for a memory size, as whole threads (1,769 MB = 1 vCPU, 6 at most). Duplicates
- * src/spec/limits.ts on purpose: this directory ships alone inside images.
+ * Lambda's CPU share for a memory size, as whole threads (1,769 MB = 1 vCPU, 6 at most): more
+ * threads than vCPUs only contend. (src/spec/limits.ts has the same ratio; this directory ships
+ * alone inside images, so it cannot import it.)
  */
 export function defaultThreads(memoryMb: number): number {
   return Math.min(6, Math.max(1, Math.round(memoryMb / 1769)), os.availableParallelism())

@@ -22,11 +22,6 @@ export const LAMBDA_LIMITS = {
 export const LAMBDA_NODE_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'] as const
 export const ARCHITECTURES = ['x86_64', 'arm64'] as const
 
-/** vCPUs Lambda gives a memory size, as threads worth using (at least 1, at most 6). */
-export function lambdaVcpus(memoryMb: number): number {
-  return Math.min(6, Math.max(1, Math.round(memoryMb / LAMBDA_LIMITS.mbPerVcpu)))
-}
-
 /** The CPU share as a fraction of one core, capped at the host's cores. */
 export function lambdaCpuShare(memoryMb: number, hostCores: number): {cores: number; capped: boolean} {
   const wanted = Math.min(6, memoryMb / LAMBDA_LIMITS.mbPerVcpu)

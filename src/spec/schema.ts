@@ -74,5 +74,4 @@ export const functionSpecSchema = z
     path: ['provisionedConcurrency'],
   })
 
-export type RawFunctionSpec = z.input<typeof functionSpecSchema>
 export type ParsedFunctionSpec = z.output<typeof functionSpecSchema>

@@ -27,8 +27,6 @@ export interface ExitInfo {
 
 export interface EnvironmentHandle {
   readonly id: string
-  /** When the runtime process was started (epoch ms). */
-  readonly startedAt: number
   /** Resolves once, when the runtime has exited for any reason. */
   readonly exited: Promise<ExitInfo>
   /** Peak memory of the environment so far, in bytes: measured, never the configured size. */

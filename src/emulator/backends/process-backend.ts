@@ -77,7 +77,6 @@ export class ProcessBackend implements Backend {
     const memoryBytes = spec.memoryMb * 1024 * 1024
     let cgroup: EnvironmentCgroup | undefined
     if (this.cgroups) cgroup = this.cgroups.create(spec.id, memoryBytes)
-    const startedAt = performance.timeOrigin + performance.now()
     const child = spawn(spec.command[0]!, spec.command.slice(1), {
       cwd: spec.taskRoot,
       env: spec.env,
@@ -93,7 +92,7 @@ export class ProcessBackend implements Backend {
       await cgroup?.remove()
       throw spawned.error
     }
-    const handle = new ProcessEnvironment(spec, child, startedAt, memoryBytes, this.cpuShare(spec.memoryMb).cores, cgroup, () => this.live.delete(handle))
+    const handle = new ProcessEnvironment(spec, child, memoryBytes, this.cpuShare(spec.memoryMb).cores, cgroup, () => this.live.delete(handle))
     this.live.add(handle)
     if (cgroup) {
       // Moving a process into a cgroup waits for an RCU grace period (~10 ms here): it happens while
@@ -139,7 +138,6 @@ class ProcessEnvironment implements EnvironmentHandle {
   constructor(
     spec: EnvironmentSpec,
     private readonly child: import('node:child_process').ChildProcess,
-    readonly startedAt: number,
     private readonly memoryBytes: number,
     private readonly cpuCores: number,
     private readonly cgroup: EnvironmentCgroup | undefined,
