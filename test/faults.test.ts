@@ -171,3 +171,20 @@ describe('init over 10 s (Lambda\'s limit)', () => {
     }
   }, 40_000)
 })
+
+describe('a function that floods its log', () => {
+  it('gets the last 4 KB as its tail and leaves the emulator serving', async () => {
+    const dir = functionDir({'flood.mjs': "export const handler = async () => { for (let i = 0; i < 200000; i++) console.log('line', i); process.stdout.write('x'.repeat(3_000_000)); return 'done' }\n"})
+    const flood = await emulate([spec(dir, {name: 'flood', handler: 'flood.handler', memory: 1024})])
+    try {
+      const result = await invoke(flood.client, {FunctionName: 'flood', Payload: {}, LogType: 'Tail'})
+      expect(result.json).toBe('done')
+      expect(Buffer.byteLength(result.log!)).toBeLessThanOrEqual(4096)
+      expect(result.log).toMatch(/REPORT RequestId/)
+      const again = await invoke(flood.client, {FunctionName: 'flood', Payload: {}})
+      expect(again.json).toBe('done')
+    } finally {
+      await flood.close()
+    }
+  })
+})

@@ -75,6 +75,8 @@ interface FunctionEntry {
 export const SAI_BOOTSTRAP = fileURLToPath(new URL('../../dist/runtime/bootstrap.js', import.meta.url))
 
 const VERSION = '$LATEST'
+/** Lines kept per invoke for X-Amz-Log-Result (4 KB): START plus the latest ones. */
+const MAX_TAIL_LINES = 4096
 
 export class Emulator extends EventEmitter<EmulatorEventMap> {
   readonly region: string
@@ -499,7 +501,14 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         onExit: (environment) => this.forget(entry, environment),
         onOutput: (environment, line) => {
           const requestId = environment.currentRequestId
-          if (requestId) this.logs.get(requestId)?.push(line)
+          if (requestId) {
+            const log = this.logs.get(requestId)
+            // Only the tail is ever returned: a function that logs without end keeps a bounded log here.
+            if (log) {
+              log.push(line.length > LAMBDA_LIMITS.logTailBytes ? line.slice(-LAMBDA_LIMITS.logTailBytes) : line)
+              if (log.length > 2 * MAX_TAIL_LINES) log.splice(1, log.length - MAX_TAIL_LINES)
+            }
+          }
           this.emit('log', {functionName: spec.name, envId: environment.id, requestId, line, source: 'function'})
         },
       })

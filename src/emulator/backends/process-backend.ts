@@ -29,6 +29,9 @@ function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** A line longer than this is passed on in pieces: a runtime that never writes a newline cannot exhaust memory. */
+const MAX_LINE_CHARS = 256 * 1024
+
 class LineSplitter {
   private carry = ''
   constructor(private readonly emit: (line: string) => void) {}
@@ -37,6 +40,10 @@ class LineSplitter {
     const lines = text.split('\n')
     this.carry = lines.pop() ?? ''
     for (const line of lines) this.emit(line)
+    while (this.carry.length > MAX_LINE_CHARS) {
+      this.emit(this.carry.slice(0, MAX_LINE_CHARS))
+      this.carry = this.carry.slice(MAX_LINE_CHARS)
+    }
   }
   flush(): void {
     if (this.carry) this.emit(this.carry)
