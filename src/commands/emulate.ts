@@ -45,8 +45,15 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     else process.stderr.write(formatEmulatorBanner(emulator, endpoint.url, flags['keep-alive']) + '\n')
     const stopPrinting = printEmulatorEvents(emulator, {json, quiet: flags.quiet})
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'))
-      process.once('SIGTERM', () => resolve('SIGTERM'))
+      let received: NodeJS.Signals | undefined
+      const onSignal = (name: NodeJS.Signals) => {
+        // A second Ctrl-C must not kill sai halfway: environments and cgroups would be left behind.
+        if (received) return void process.stderr.write(`${name}: still stopping environments, one moment...\n`)
+        received = name
+        resolve(name)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
     })
     this.progress(`\n${signal}: stopping ${emulator.functionSpecs().reduce((n, f) => n + emulator.environments(f.name).length, 0)} environment(s)...`)
     const dropped = emulator.pendingEvents
