@@ -39,13 +39,14 @@ async function startEmulate(args: string[]) {
     child.on('close', (code) => reject(new Error(`emulate exited ${code}: ${stderr}`)))
   })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  return {child, events, exited, ...listening, stderr: () => stderr}
+  const usesCgroups = /cgroup/.test(String((events[0] as {backend?: {memoryEnforcement?: string}}).backend?.memoryEnforcement))
+  return {child, events, exited, usesCgroups, ...listening, stderr: () => stderr}
 }
 
+/** A process that runs (a zombie waiting for its new parent to reap it counts as gone). */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0)
-    return true
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return false
   }
@@ -153,18 +154,31 @@ describe('sai emulate + sai invoke', () => {
       const call = await run(['invoke', 'pc', '--endpoint-url', emu.url, '--payload', '{"action":"context"}', '--json'])
       pids.push((JSON.parse(call.stdout) as {payload: {pid: number}}).payload.pid)
     }
-    const cgroupDirs = () =>
-      ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup'].flatMap((root) => {
-        try {
-          return findDirs(root, `sai-${emu.sessionId}`, 3)
-        } catch {
-          return []
-        }
-      })
+    const dirs = () => sessionCgroups(emu.sessionId, emu.child.pid!)
+    if (emu.usesCgroups) expect(dirs().length).toBeGreaterThan(0)
     emu.child.kill('SIGINT')
     expect(await emu.exited).toBe(0)
     for (const pid of pids) expect(alive(pid)).toBe(false)
-    expect(cgroupDirs()).toEqual([])
+    expect(dirs()).toEqual([])
+  })
+
+  it('after an emulator is killed with SIGKILL, the next one sweeps its cgroups and runtimes away', async () => {
+    const first = await startEmulate(['--spec', path.join(FIXTURES, 'faults')])
+    const call = await run(['invoke', 'faults', '--endpoint-url', first.url, '--payload', '{"action":"context"}', '--json'])
+    const runtime = (JSON.parse(call.stdout) as {payload: {pid: number}}).payload.pid
+    // A runtime stuck in a busy loop does not notice its emulator is gone: only the sweep ends it.
+    void run(['invoke', 'faults', '--endpoint-url', first.url, '--payload', '{"action":"busy"}'])
+    await new Promise((r) => setTimeout(r, 300))
+    first.child.kill('SIGKILL')
+    await first.exited
+    if (!first.usesCgroups) return
+    expect(sessionCgroups(first.sessionId, first.child.pid!).length).toBeGreaterThan(0)
+    expect(alive(runtime)).toBe(true)
+    const second = await startEmulate(['--spec', path.join(FIXTURES, 'noop')])
+    await expect.poll(() => sessionCgroups(first.sessionId, first.child.pid!), {timeout: 5000}).toEqual([])
+    await expect.poll(() => alive(runtime), {timeout: 2000}).toBe(false)
+    second.child.kill('SIGTERM')
+    await second.exited
   })
 
   it('a second emulator on a taken port fails with a hint', async () => {
@@ -189,6 +203,17 @@ describe('sai emulate + sai invoke', () => {
     expect(file.stderr).toContain('cannot read the payload file /no/such/event.json: ENOENT')
   })
 })
+
+/** The cgroup directories of one emulator session (named sai-<session>-<emulator pid>). */
+function sessionCgroups(sessionId: string, pid: number): string[] {
+  return ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup'].flatMap((root) => {
+    try {
+      return findDirs(root, `sai-${sessionId}-${pid}`, 3)
+    } catch {
+      return []
+    }
+  })
+}
 
 function findDirs(root: string, name: string, depth: number): string[] {
   if (depth < 0 || !existsSync(root)) return []

@@ -4,7 +4,7 @@
  * and cpu controllers) and v2. When neither can be used, `openCgroups` says why and the backend
  * falls back to watching RSS.
  */
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, rmdirSync, writeFileSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -133,6 +133,40 @@ async function killAndRemove(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Removes the cgroups of emulators that died without cleaning up (SIGKILL, a crash), killing any
+ * runtime still inside. Their names carry the emulator's pid; a live emulator's are left alone.
+ */
+function sweepDeadSessions(parent: string): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(parent)
+  } catch {
+    return
+  }
+  for (const name of entries) {
+    const pid = /^sai-[0-9a-f]+-(\d+)$/.exec(name)?.[1]
+    if (!pid || isAlive(Number(pid))) continue
+    const dir = path.join(parent, name)
+    let children: string[] = []
+    try {
+      children = readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))
+    } catch {
+      continue
+    }
+    void Promise.all(children.map(killAndRemove)).then(() => killAndRemove(dir))
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export function openCgroups(sessionId: string): CgroupResult {
   if (process.platform !== 'linux') return {ok: false, reason: 'cgroups exist only on Linux'}
   let mounts: Mount[]
@@ -143,9 +177,11 @@ export function openCgroups(sessionId: string): CgroupResult {
   } catch (error) {
     return {ok: false, reason: `cannot read /proc/self/cgroup: ${(error as Error).message}`}
   }
-  const sessionDir = `sai-${sessionId}`
+  // The emulator's pid in the name lets a later emulator tell a dead session's cgroups from a live one's.
+  const sessionDir = `sai-${sessionId}-${process.pid}`
   const v1Memory = mounts.find((m) => m.version === 1 && m.controllers.includes('memory'))
   if (v1Memory && own.has('memory')) {
+    sweepDeadSessions(dirFor(v1Memory, own.get('memory')!))
     const memoryParent = path.join(dirFor(v1Memory, own.get('memory')!), sessionDir)
     try {
       mkdirSync(memoryParent, {recursive: true})
@@ -156,6 +192,7 @@ export function openCgroups(sessionId: string): CgroupResult {
     let cpuParent: string | undefined
     if (v1Cpu && own.has('cpu')) {
       try {
+        sweepDeadSessions(dirFor(v1Cpu, own.get('cpu')!))
         cpuParent = path.join(dirFor(v1Cpu, own.get('cpu')!), sessionDir)
         mkdirSync(cpuParent, {recursive: true})
       } catch {
@@ -167,6 +204,7 @@ export function openCgroups(sessionId: string): CgroupResult {
   const v2 = mounts.find((m) => m.version === 2)
   if (v2 && own.has('')) {
     const ownDir = dirFor(v2, own.get('')!)
+    sweepDeadSessions(ownDir)
     const parent = path.join(ownDir, sessionDir)
     try {
       if (!readFileSync(path.join(ownDir, 'cgroup.controllers'), 'utf8').includes('memory')) {
