@@ -15,17 +15,22 @@ const seconds = Number(values.seconds)
 const connections = Number(values.connections)
 const body = '{}'
 
-const targets = [
-  await startInProcess(path.join(ROOT, 'fixtures/noop/handler.mjs')),
-  await startSai(path.join(ROOT, 'fixtures/noop'), 'noop'),
-]
-if (values['no-peers']) {
-  console.error('--no-peers: measuring sai and the in-process baseline only')
-} else if (serverlessOfflineInstalled()) {
-  targets.push(await startServerlessOffline({inProcess: true}))
-  targets.push(await startServerlessOffline({inProcess: false}))
-} else {
-  console.error('serverless-offline is not installed (benchmarks/peers/serverless-offline: npm ci there) — measuring without it')
+const targets = []
+try {
+  targets.push(await startInProcess(path.join(ROOT, 'fixtures/noop/handler.mjs')))
+  targets.push(await startSai(path.join(ROOT, 'fixtures/noop'), 'noop'))
+  if (values['no-peers']) {
+    console.error('--no-peers: measuring sai and the in-process baseline only')
+  } else if (serverlessOfflineInstalled()) {
+    targets.push(await startServerlessOffline({inProcess: true}))
+    targets.push(await startServerlessOffline({inProcess: false}))
+  } else {
+    console.error('serverless-offline is not installed (benchmarks/peers/serverless-offline: npm ci there) — measuring without it')
+  }
+} catch (error) {
+  // Whatever started is stopped: a failed run leaves no server behind.
+  await Promise.all(targets.map((t) => t.stop()))
+  throw error
 }
 
 const results = Object.fromEntries(targets.map((t) => [t.name, {one: [], many: []}]))

@@ -63,7 +63,7 @@ export async function startInProcess(handlerFile, exportName = 'handler') {
 const SLS = path.join(ROOT, 'benchmarks/peers/serverless-offline')
 
 export function serverlessOfflineInstalled() {
-  return existsSync(path.join(SLS, 'node_modules'))
+  return existsSync(path.join(SLS, 'node_modules')) && existsSync(path.join(SLS, 'start.mjs'))
 }
 
 export function freePort() {
