@@ -17,7 +17,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
   ]
 
   static override flags = {
-    spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, default: ['sai.yaml']}),
+    spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, multipleNonGreedy: true, default: ['sai.yaml']}),
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
     port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),
     backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),

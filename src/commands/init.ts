@@ -21,7 +21,7 @@ export default class Init extends BaseCommand {
   static override flags = {
     model: Flags.string({char: 'm', summary: 'The .onnx model file.', required: true}),
     name: Flags.string({summary: 'Function name (default: the directory name).'}),
-    dim: Flags.string({summary: 'Size of a symbolic dim in the sample, NAME=SIZE; repeatable.', multiple: true}),
+    dim: Flags.string({summary: 'Size of a symbolic dim in the sample, NAME=SIZE; repeat the flag for several.', multiple: true, multipleNonGreedy: true}),
     memory: Flags.integer({summary: 'Memory size in MB.', default: 1024, min: 128, max: 10_240}),
     force: Flags.boolean({summary: 'Overwrite an existing sai.yaml and sample.', default: false}),
   }

@@ -499,6 +499,15 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           env: this.environmentVariables(spec, initType, tmp),
         },
         onExit: (environment) => this.forget(entry, environment),
+        onReady: (environment) =>
+          this.emit('environment-ready', {
+            functionName: spec.name,
+            envId: environment.id,
+            initType,
+            at: environment.marks.initDone!,
+            initDurationMs: environment.initDurationMs!,
+            marks: environment.marks,
+          }),
         onOutput: (environment, line) => {
           const requestId = environment.currentRequestId
           if (requestId) {
@@ -520,10 +529,6 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     this.emit('environment-spawned', {functionName: spec.name, envId: id, initType, at: env.marks.spawnStart})
     const line = `INIT_START Runtime Version: nodejs:${process.versions.node} (host node, ${this.options.backend.capabilities.name} backend)`
     this.emit('log', {functionName: spec.name, envId: id, line, source: 'platform'})
-    env.ready(initType === 'on-demand' ? LAMBDA_LIMITS.initTimeoutMs + spec.timeout * 1000 : LAMBDA_LIMITS.provisionedInitTimeoutMs).then(
-      () => this.emit('environment-ready', {functionName: spec.name, envId: id, initType, at: env.marks.initDone!, initDurationMs: env.initDurationMs!, marks: env.marks}),
-      () => undefined,
-    )
     return env
   }
 

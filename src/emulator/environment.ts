@@ -71,6 +71,8 @@ export interface EnvironmentOptions {
   onOutput(env: Environment, line: string): void
   /** The runtime exited, whatever the reason (the environment is stopping). */
   onExit(env: Environment): void
+  /** The runtime's first /next: init is done. */
+  onReady(env: Environment): void
 }
 
 /** RIE's names for the runtime's states, used in its InvalidStateTransition messages. */
@@ -215,6 +217,7 @@ export class Environment implements RuntimeApiTarget {
       this.state.to('Ready')
       this.handle?.initDone()
       for (const waiter of this.readyWaiters.splice(0)) waiter.resolve()
+      this.options.onReady(this)
     }
     if (!this.state.alive || this.state.name === 'InitFailed') {
       res.destroy()
