@@ -573,6 +573,17 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     }
   }
 
+  /**
+   * Stops a function's idle on-demand environments now, as an expired keep-alive would: the next
+   * invoke is cold. Bench uses it to start each cold-start sample from zero.
+   */
+  async reapIdle(functionName: string): Promise<number> {
+    const entry = this.resolve(functionName, undefined)
+    const reaped = entry.pool.reapIdle()
+    await Promise.all(reaped.map((env) => this.stopEnvironment(env, 'reaped')))
+    return reaped.length
+  }
+
   /** Live environments of a function, for status and tests. */
   environments(functionName: string): Environment[] {
     return this.functions.get(functionName)?.pool.all() ?? []

@@ -29,6 +29,12 @@ export const ERROR_CODES = {
   SAI_PAYLOAD_INVALID: {description: 'The --payload value is not valid JSON or names a file that cannot be read.', exit: EXIT.user},
   SAI_ENDPOINT_UNREACHABLE: {description: 'Nothing answers at the Invoke API endpoint (is `sai emulate` running?).', exit: EXIT.user},
   SAI_AWS_ERROR: {description: 'The Lambda API (AWS or the emulator) refused the request.', exit: EXIT.user},
+  SAI_PAYLOAD_MISSING: {description: 'bench has no request to send: the function has no events/*.json sample and no --payload was given.', exit: EXIT.user},
+  SAI_PAYLOAD_MISMATCH: {description: "The function rejects bench's payload as invalid input (it does not match the model's inputs, or a batch exceeds the function's limit).", exit: EXIT.user},
+  SAI_BUDGET_INVALID: {description: 'A budget (in sai.yaml or --budget) names an unknown metric or unit, or a metric the selected phases do not measure.', exit: EXIT.user},
+  SAI_BASELINE_INVALID: {description: 'The --baseline file cannot be read or is not a sai bench result.', exit: EXIT.user},
+  SAI_TRACE_INVALID: {description: 'The --trace file cannot be read or is not a CSV of request timestamps.', exit: EXIT.user},
+  SAI_BENCH_OPTIONS_INVALID: {description: 'bench options that cannot work together (e.g. a --batch size above the spec\'s batch limit).', exit: EXIT.user},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},
 } as const satisfies Record<string, CodeInfo>
 

@@ -64,6 +64,17 @@ describe('HttpConnection', () => {
     c.close()
   })
 
+  it('sends a Buffer body, its length in bytes', async () => {
+    const c = new HttpConnection({host: '127.0.0.1', port})
+    const bytes = Buffer.from('{"text":"héllo €\r\n\r\n"}')
+    const r = await c.request('POST', '/echo', {'X-In': 'buffer'}, bytes)
+    expect(r.status).toBe(201)
+    expect(r.headers['x-echo-header']).toBe('buffer')
+    expect(r.body.equals(bytes)).toBe(true)
+    expect((await c.request('POST', '/echo', {}, Buffer.alloc(0))).body.length).toBe(0)
+    c.close()
+  })
+
   it('decodes chunked bodies that arrive in pieces', async () => {
     const c = new HttpConnection({host: '127.0.0.1', port})
     const r = await c.request('GET', '/chunked')

@@ -32,25 +32,34 @@ export class HttpConnection {
 
   constructor(private readonly target: Target, private readonly host = 'host' in target ? `${target.host}:${target.port}` : 'localhost') {}
 
-  request(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResponse> {
+  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<HttpResponse> {
     const run = () => this.send(method, path, headers, body)
     const result = this.queue.then(run, run)
     this.queue = result.catch(() => undefined)
     return result
   }
 
-  private send(method: string, path: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+  private send(method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<HttpResponse> {
     const socket = this.connection()
     let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n`
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`
-    if (body !== undefined) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`
+    if (body !== undefined) head += `Content-Length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.length}\r\n`
     head += '\r\n'
     return new Promise((resolve, reject) => {
       this.pending = {resolve, reject, socket}
       // Referenced only while a call is out: an idle connection must not keep the process alive
       // (a handler whose promise never settles is detected by the event loop running dry).
       socket.ref()
-      socket.write(body === undefined ? head : head + body)
+      if (typeof body === 'object') {
+        // A Buffer body (a tensor, an image) is written as it is, not copied into one string with
+        // the head; corked, head and body still leave in one packet.
+        socket.cork()
+        socket.write(head)
+        socket.write(body)
+        socket.uncork()
+      } else {
+        socket.write(body === undefined ? head : head + body)
+      }
       this.parse()
     })
   }

@@ -8,6 +8,7 @@ import {parseDocument} from 'yaml'
 import type {z} from 'zod'
 import {SaiError} from '../errors/sai-error.js'
 import {splitHandler} from '../runtime/handler-loader.js'
+import {closestWord} from './suggest.js'
 import {FIELD_EXPECTATIONS, functionSpecSchema, type ParsedFunctionSpec} from './schema.js'
 
 export interface FunctionSpec extends Omit<ParsedFunctionSpec, 'model' | 'bootstrap'> {
@@ -117,29 +118,11 @@ function describeFound(value: unknown): string {
 
 const fieldNames = Object.keys(FIELD_EXPECTATIONS)
 
-function closest(word: string): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({length: b.length + 1}, (_, i) => i)
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0]!
-      row[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const saved = row[j]!
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
-        previous = saved
-      }
-    }
-    return row[b.length]!
-  }
-  const best = fieldNames.map((name) => ({name, d: distance(word, name)})).sort((a, b) => a.d - b.d)[0]
-  return best && best.d <= 3 ? best.name : undefined
-}
-
 function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map((key) => {
-        const suggestion = closest(key)
+        const suggestion = closestWord(key, fieldNames)
         return `${key}: unknown field${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known fields are ${fieldNames.join(', ')}`
       })
       .join('\n  - ')
@@ -148,6 +131,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
   const top = String(issue.path[0] ?? '')
   const found = describeFound(valueAt(raw, issue.path))
   // Custom rules (cross-field, environment) word their own message; the rest quote the field's expectation.
+  if (issue.code === 'custom' && top === 'budgets') return `${fieldPath}: ${issue.message}`
   if (issue.code === 'custom') return `${fieldPath}: ${issue.message}, found ${found}`
   return `${fieldPath}: expected ${FIELD_EXPECTATIONS[top] ?? issue.message}, found ${found}`
 }

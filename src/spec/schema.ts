@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {BudgetSyntaxError, parseBudget, type Budget} from './budgets.js'
 import {ARCHITECTURES, LAMBDA_LIMITS, LAMBDA_NODE_RUNTIMES} from './limits.js'
 
 const {memoryMb, timeoutSeconds, ephemeralStorageMb, functionName} = LAMBDA_LIMITS
@@ -31,6 +32,7 @@ export const FIELD_EXPECTATIONS: Record<string, string> = {
   provisionedConcurrency: 'an integer ≥ 0, not above reservedConcurrency',
   batch: 'an integer ≥ 1: the largest batch one invoke may carry',
   intraOpNumThreads: 'an integer from 1 to 64 (onnxruntime intra-op threads; default: the vCPUs Lambda gives the memory size)',
+  budgets: 'a map of metric to limit that `sai bench` enforces, e.g. {cold.p99: 1500ms, warm.p95: 50ms, errors: 0.1%}',
 }
 
 const envName = /^[a-zA-Z][a-zA-Z0-9_]*$/
@@ -64,6 +66,21 @@ export const functionSpecSchema = z
     provisionedConcurrency: z.int().min(0).default(0),
     batch: z.int().min(1).optional(),
     intraOpNumThreads: z.int().min(1).max(64).optional(),
+    budgets: z
+      .record(z.string(), z.union([z.string(), z.number()]))
+      .transform((raw, ctx) => {
+        const budgets: Budget[] = []
+        for (const [metric, limit] of Object.entries(raw)) {
+          try {
+            budgets.push(parseBudget(metric, limit))
+          } catch (error) {
+            if (!(error instanceof BudgetSyntaxError)) throw error
+            ctx.addIssue({code: 'custom', path: [metric], message: error.message})
+          }
+        }
+        return budgets
+      })
+      .default([]),
   })
   .refine((spec) => spec.model !== undefined || spec.handler !== undefined || spec.bootstrap !== undefined, {
     message: 'expected a model, a handler, or a bootstrap (a function needs at least one)',

@@ -152,3 +152,16 @@ describe('FunctionPool.admit', () => {
     expect(other.admit().ok).toBe(false)
   })
 })
+
+describe('FunctionPool.reapIdle', () => {
+  it('removes idle on-demand environments only, and cancels their keep-alive timers', () => {
+    const {pool, serve, clock, reaped} = setup({keepAliveMs: 1000})
+    serve(onDemand('a'), provisioned('p'), onDemand('b'))
+    pool.add(onDemand('busy'))
+    expect(pool.reapIdle().map((e) => e.id)).toEqual(['a', 'b'])
+    expect(pool.size).toBe(2)
+    expect(pool.takeIdle()?.id).toBe('p')
+    clock.advance(5000)
+    expect(reaped).toEqual([])
+  })
+})

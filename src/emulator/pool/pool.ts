@@ -130,6 +130,13 @@ export class FunctionPool<E extends PoolMember> {
     return true
   }
 
+  /** Removes every idle on-demand environment at once, as if its keep-alive had run out. */
+  reapIdle(): E[] {
+    const reaped = this.idle.filter((env) => env.initType === 'on-demand')
+    for (const env of reaped) this.remove(env)
+    return reaped
+  }
+
   /** Every environment, for shutdown. */
   all(): E[] {
     return [...this.members]
