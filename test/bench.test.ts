@@ -165,7 +165,7 @@ describe('sai bench CLI', () => {
   it('a broken budget exits 3 and writes --json, --junit and the GitHub step summary', async () => {
     const dir = tmp()
     const summary = path.join(dir, 'summary.md')
-    const out = await run(['--spec', 'fixtures/faults', '--payload', '{"action":"echo"}', '--burst', '2', '--budget', 'cold.p99=1us', '--budget', 'errors=1%', '--json', path.join(dir, 'r.json'), '--junit', path.join(dir, 'junit.xml')], {GITHUB_STEP_SUMMARY: summary})
+    const out = await run(['--spec', 'fixtures/faults', '--payload', '{"action":"echo"}', '--burst', '2', '--budget', 'cold.p99=1us', '--budget', 'errors=1%', '--json', path.join(dir, 'r.json'), '--junit', path.join(dir, 'junit.xml'), '--html', path.join(dir, 'r.html')], {GITHUB_STEP_SUMMARY: summary})
     expect(out.code, out.stderr).toBe(3)
     expect(out.stderr).toMatch(/Budgets/)
     expect(out.stderr).toMatch(/FAIL/)
@@ -175,6 +175,9 @@ describe('sai bench CLI', () => {
     expect(junit).toContain('tests="2" failures="1"')
     expect(junit).toMatch(/<failure message="cold.p99 is [\d.]+ ms, the budget is at most 1us"/)
     expect(readFileSync(summary, 'utf8')).toMatch(/## sai bench: faults — ❌ 1 gate\(s\) failed/)
+    const html = readFileSync(path.join(dir, 'r.html'), 'utf8')
+    for (const chart of ['cdf-base', 'cold-phases-base']) expect(html).toContain(`data-chart="${chart}"`)
+    expect(out.stderr).toMatch(/CPU: 0\.14 vCPU, as on Lambda|CPU: NOT limited/)
   })
 
   it('--json - prints the result on stdout; an unknown budget metric or unit is a clear error (exit 1)', async () => {

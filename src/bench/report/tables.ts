@@ -51,6 +51,14 @@ function distributionRow(name: string, d: Distribution | undefined): Cell[] | un
   return [name, String(d.count), formatMs(d.p50), formatMs(d.p90), formatMs(d.p99), formatMs(d.p999), formatMs(d.max), formatMs(d.mean)]
 }
 
+/** The CPU the numbers were measured with, and whether it is what Lambda would give. */
+export function cpuNote({cpu, memoryMb}: RunResult): string {
+  const lambda = `Lambda gives ${memoryMb} MB ${cpu.lambdaVcpus.toFixed(2)} vCPU`
+  if (cpu.enforcement === null) return `CPU: NOT limited (${lambda}; this backend cannot enforce it, so these latencies can be lower than on Lambda).`
+  if (cpu.capped) return `CPU: ${cpu.vcpus} vCPU, all this host has (${lambda}).`
+  return `CPU: ${cpu.vcpus.toFixed(2)} vCPU, as on Lambda (${cpu.enforcement}).`
+}
+
 /** Every phase's latency distributions, cold and warm apart, and the run's merged ones with CIs. */
 export function latencyTable(run: RunResult): Table {
   const rows: Cell[][] = []
@@ -72,7 +80,7 @@ export function latencyTable(run: RunResult): Table {
     title: `Latency — ${runLabel(run)}`,
     head: ['phase', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'],
     rows: [...rows.filter(Boolean), ...merged],
-    note: merged.length > 0 ? 'Client latency, send to last byte. "all" rows: 95% bootstrap confidence intervals in brackets.' : undefined,
+    note: [cpuNote(run), merged.length > 0 ? 'Client latency, send to last byte. "all" rows: 95% bootstrap confidence intervals in brackets.' : ''].filter(Boolean).join(' '),
   }
 }
 
