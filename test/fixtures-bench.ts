@@ -5,23 +5,11 @@
  */
 import {build, encodeIntoCompressedBase64} from 'hdr-histogram-js'
 import {BENCH_SCHEMA, type BenchResult, type ColdStartSample, type Distribution, type ErrorCounts, type LoadPhase, type Phase, type ReportSummary, type RunResult} from '../src/bench/result.js'
+import {mulberry32, type Rng} from '../src/bench/random.js'
 
 const HOST_CORES = 2
 const PRICING = {region: 'us-east-1', architecture: 'x86_64' as const, perGbSecond: 0.0000166667, perRequest: 0.0000002}
 
-/** mulberry32: small, seedable, good enough for test data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-type Rng = () => number
 const logNormal = (rng: Rng, medianMs: number, sigma: number) => medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()))
 /** Mostly log-normal, with a small share of slow outliers (GC, a noisy neighbour) as real runs have. */
 const latency = (rng: Rng, medianMs: number) => logNormal(rng, medianMs, 0.16) * (rng() < 0.004 ? 1.6 + rng() * 1.4 : 1)
@@ -237,7 +225,7 @@ export interface SyntheticOptions {
 }
 
 export function syntheticBenchResult(options: SyntheticOptions = {}): BenchResult {
-  const rng = random(options.seed ?? 20261127)
+  const rng = mulberry32(options.seed ?? 20261127)
   const enforcement = options.cpuEnforcement === undefined ? 'cgroup cpu.max (docker --cpus)' : options.cpuEnforcement
   const memories = [512, 1024, 2048, 3008]
   const batches = [1, 2, 4, 8]

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {arrivals, constantArrivals, expectedArrivals, mulberry32, poissonArrivals, traceArrivals} from './arrivals.js'
+import {mulberry32} from '../random.js'
+import {arrivals, constantArrivals, expectedArrivals, poissonArrivals, traceArrivals} from './arrivals.js'
 
 const take = (iterable: Iterable<number>, n: number) => {
   const out: number[] = []

@@ -86,7 +86,7 @@ export function runClosedModel(options: ClosedModelOptions): Promise<ClosedModel
         headers,
         connections,
         duration: durationMs / 1000,
-        timeout: timeoutMs === undefined ? undefined : timeoutMs / 1000,
+        ...(timeoutMs === undefined ? {} : {timeout: timeoutMs / 1000}),
         sampleInt: SAMPLE_INTERVAL_MS,
         setupClient,
       },

@@ -140,6 +140,7 @@ describe('open model', () => {
 
   it('stops promptly on abort, waits for the requests in flight, and leaves no socket open', async () => {
     const controller = new AbortController()
+    const startedAt = performance.now()
     const {results, summary} = openRun('/slow/100', 100, 60_000, 32, controller.signal)
     await new Promise((r) => setTimeout(r, 300))
     const abortedAt = performance.now()
@@ -149,8 +150,9 @@ describe('open model', () => {
     expect(s.aborted).toBe(true)
     // In flight at the abort: up to 100 ms more.
     expect(stopMs).toBeLessThan(1000)
+    // 100 req/s until the abort (a busy machine may wake the test late: count from when it did).
     expect(s.sent).toBeGreaterThan(20)
-    expect(s.sent).toBeLessThan(45)
+    expect(s.sent).toBeLessThanOrEqual(Math.ceil((abortedAt - startedAt) / 10) + 2)
     expect(results).toHaveLength(s.sent)
     expect(s.completed).toBe(s.sent)
     await expectNoOpenSockets()

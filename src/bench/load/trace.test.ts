@@ -101,6 +101,6 @@ describe('readTrace', () => {
     expect([...(await readTrace(file)).offsetsMs]).toEqual([0, 100])
     await writeFile(file, 't_ms\n0\nx\n')
     await expect(readTrace(file)).rejects.toThrow(`${file}:3: expected a number of milliseconds, as on the first line, found "x"`)
-    await expect(readTrace(path.join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv:0: expected a readable CSV file of request timestamps, found it cannot be read \(ENOENT\)/)
+    await expect(readTrace(path.join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv: expected a readable CSV file of request timestamps, found it cannot be read \(ENOENT\)/)
   })
 })

@@ -28,10 +28,10 @@ export interface Trace {
   durationMs: number
 }
 
-/** What is wrong with a trace, and where: `file:line: expected …, found …`. */
+/** What is wrong with a trace, and where: `file:line: expected …, found …` (line 0: the file as a whole). */
 export class TraceError extends Error {
   constructor(readonly file: string, readonly line: number, readonly expected: string, readonly found: string) {
-    super(`${file}:${line}: expected ${expected}, found ${found}`)
+    super(`${file}${line > 0 ? `:${line}` : ''}: expected ${expected}, found ${found}`)
     this.name = 'TraceError'
   }
 }

@@ -5,6 +5,7 @@
  * The percentile bootstrap assumes no shape: resample the recorded latencies with replacement, take the
  * percentile of each resample, and read the interval off the spread of those percentiles.
  */
+import {mulberry32} from '../random.js'
 import type {RegressionCheck} from '../result.js'
 
 /** One histogram bucket: its count and the value HdrHistogram reports for it (the bucket's highest equivalent value). */
@@ -42,17 +43,8 @@ export function describeComparison(iterations = DEFAULT_ITERATIONS, confidence =
 /** What a BaselineComparison's `method` says when the defaults were used. */
 export const COMPARISON_METHOD = describeComparison()
 
-/** mulberry32: tiny, fast, and good enough for resampling; seeded so a benchmark's intervals are reproducible. */
-export function createRandom(seed = DEFAULT_SEED): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded, so a benchmark's intervals are reproducible. */
+export const createRandom = (seed = DEFAULT_SEED): (() => number) => mulberry32(seed)
 
 /**
  * The 1-based rank of the q-quantile among n values, as HdrHistogram's getValueAtPercentile computes it: round up,
