@@ -15,7 +15,8 @@ export interface ClosedModelOptions {
   port: number
   path: string
   method?: 'POST' | 'GET' | 'PUT'
-  body: Buffer
+  /** The request body, or several: each connection sends them in turn. */
+  body: Buffer | Buffer[]
   headers?: Record<string, string>
   connections: number
   durationMs: number
@@ -82,8 +83,9 @@ export function runClosedModel(options: ClosedModelOptions): Promise<ClosedModel
       {
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,
         method,
-        body,
         headers,
+        // autocannon cycles through `requests` on every connection.
+        requests: (Array.isArray(body) ? body : [body]).map((b) => ({method, path, body: b, headers})),
         connections,
         duration: durationMs / 1000,
         ...(timeoutMs === undefined ? {} : {timeout: timeoutMs / 1000}),

@@ -13,11 +13,15 @@ let served = 0
 const sockets = new Set<Socket>()
 const issued = new Set<string>()
 let serialBusyUntil = 0
+/** Bodies received on /record. */
+const recorded: string[] = []
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
-    req.resume()
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
+      if (req.url === '/record') recorded.push(Buffer.concat(chunks).toString())
       const requestId = `req-${++served}`
       issued.add(requestId)
       const answer = () => {
@@ -214,5 +218,18 @@ describe('closed model', () => {
     // Nothing is sent after the abort; at most the responses already on their way arrive.
     expect(count - countAtAbort).toBeLessThanOrEqual(4)
     await expectNoOpenSockets()
+  })
+})
+
+describe('several request bodies', () => {
+  it('are sent in turn by both models', async () => {
+    const bodies = [Buffer.from('{"n":1}'), Buffer.from('{"n":2}')]
+    recorded.length = 0
+    await runOpenModel({host: '127.0.0.1', port, path: '/record', body: bodies, arrivals: constantArrivals({rate: 100, durationMs: 100}), maxInFlight: 4, onResult: () => {}})
+    expect(recorded).toEqual(Array.from({length: 10}, (_, i) => `{"n":${(i % 2) + 1}}`))
+    recorded.length = 0
+    await runClosedModel({host: '127.0.0.1', port, path: '/record', body: bodies, connections: 1, durationMs: 300, onResult: () => {}})
+    expect(recorded.length).toBeGreaterThan(4)
+    expect(recorded.slice(0, 4)).toEqual(['{"n":1}', '{"n":2}', '{"n":1}', '{"n":2}'])
   })
 })

@@ -51,7 +51,8 @@ export interface OpenModelOptions {
   port: number
   path: string
   method?: string
-  body: Buffer
+  /** The request body, or several used in turn (e.g. a function's sample events). */
+  body: Buffer | Buffer[]
   headers?: Record<string, string>
   /** Intended send times, ms from the start, ascending (see arrivals.ts). */
   arrivals: Iterable<number>
@@ -89,7 +90,8 @@ export const LATE_MS = 1
 const WAKE_EARLY_MS = 0.2
 
 export async function runOpenModel(options: OpenModelOptions): Promise<OpenModelSummary> {
-  const {host, port, path, method = 'POST', body, headers = {}, maxInFlight, signal, onResult, onProgress} = options
+  const {host, port, path, method = 'POST', headers = {}, maxInFlight, signal, onResult, onProgress} = options
+  const bodies = Array.isArray(options.body) ? options.body : [options.body]
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`)
   const arrivals = options.arrivals[Symbol.iterator]()
   const idle: HttpConnection[] = []
@@ -128,7 +130,7 @@ export async function runOpenModel(options: OpenModelOptions): Promise<OpenModel
     const latenessMs = Math.max(0, sentMs - intendedMs)
     lateness.recordValue(Math.round(latenessMs * 1000))
     if (latenessMs > LATE_MS) late++
-    used.request(method, path, headers, body).then(
+    used.request(method, path, headers, bodies[(sent - 1) % bodies.length]).then(
       (response) => {
         const latencyMs = performance.now() - start - intendedMs
         completed++

@@ -38,7 +38,7 @@ export async function warmLoad(ctx: PhaseContext, options: LoadOptions, target: 
   await ctx.invoker.concurrent(options.connections)
   ctx.events.clear()
   const recorder = new PhaseRecorder(ctx.events, ctx.run)
-  const request = {host: target.host, port: target.port, path: invokePath(ctx.functionName), body: target.bodies[0]!, headers: {'Content-Type': 'application/json'}}
+  const request = {host: target.host, port: target.port, path: invokePath(ctx.functionName), body: target.bodies, headers: {'Content-Type': 'application/json'}}
   const startedAt = performance.now()
   const durationMs = trace ? trace.durationMs : options.durationMs
   const progress = setInterval(() => ctx.progress(Math.min(durationMs, Math.round(performance.now() - startedAt)), durationMs), 250)

@@ -157,6 +157,24 @@ export function sweepTable(result: BenchResult): Table | undefined {
   }
 }
 
+/** What the REPORT lines said: the figures Lambda bills and CloudWatch shows. */
+export function reportTable(run: RunResult): Table | undefined {
+  const report = run.report
+  if (!report) return undefined
+  const init = report.initDurationMs
+  return {
+    title: `REPORT lines — ${runLabel(run)}`,
+    head: ['figure', 'mean', 'p50', 'p99', 'max'],
+    rows: [
+      ...(init ? [['Init Duration (cold starts)', formatMs(init.mean), formatMs(init.p50), formatMs(init.p99), formatMs(init.max)]] : []),
+      ['Duration', formatMs(report.durationMs.mean), formatMs(report.durationMs.p50), formatMs(report.durationMs.p99), formatMs(report.durationMs.max)],
+      ['Billed Duration', formatMs(report.billedDurationMs.mean), formatMs(report.billedDurationMs.p50), formatMs(report.billedDurationMs.p99), formatMs(report.billedDurationMs.max)],
+      ['Max Memory Used', '', '', '', `${report.maxMemoryUsedMb} MB of ${run.memoryMb} MB`],
+    ],
+    note: run.cost ? `${formatUsd(run.cost.perThousandInvokes)} per 1,000 invokes at ${run.memoryMb} MB (${run.cost.pricing.region}, ${run.cost.pricing.architecture}, mean Billed Duration of warm invokes).` : undefined,
+  }
+}
+
 export function errorsTable(run: RunResult): Table | undefined {
   if (run.errors.total === 0) return undefined
   return {
@@ -230,7 +248,7 @@ export function benchTables(result: BenchResult): Table[] {
   const tables: (Table | undefined)[] = []
   // Sweeps add a row each to "Configurations"; the detail is the spec's own configuration's (all of it is in --json and --html).
   for (const run of result.runs.filter((r) => r.id === 'base')) {
-    tables.push(latencyTable(run), coldPhasesTable(run), idleGapsTable(run), sendsTable(run), errorsTable(run))
+    tables.push(latencyTable(run), coldPhasesTable(run), reportTable(run), idleGapsTable(run), sendsTable(run), errorsTable(run))
   }
   tables.push(sweepTable(result), budgetsTable(result), baselineTable(result))
   return tables.filter((t): t is Table => t !== undefined && t.rows.length > 0)
