@@ -10,7 +10,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {BenchResult, BurstPhase, ColdSeriesPhase, IdleGapsPhase, LoadPhase} from '../src/bench/result.js'
 import {bench, type BenchOptions} from '../src/services/bench.js'
-import {FIXTURES, ROOT} from './helpers.js'
+import {FIXTURES, functionDir, ROOT} from './helpers.js'
 
 const BIN = path.join(ROOT, 'bin/run.js')
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sai-bench-test-'))
@@ -127,6 +127,20 @@ describe('sai bench phases', () => {
     const load2 = batched!.phases.find((p): p is LoadPhase => p.kind === 'closed')!
     expect(load2.throughput.itemsPerSecond).toBeCloseTo(2 * load2.throughput.invokesPerSecond, 1)
     expect(result.options.payload).toBe(path.join('events', 'sample.json'))
+  })
+
+  it('a sweep point the function rejects as invalid input is skipped, the others still run', async () => {
+    const dir = functionDir({
+      'sai.yaml': 'name: unbatched\nhandler: handler.handler\nmemory: 512\n',
+      'handler.mjs': "export const handler = async (event) => { if (event.batch) { const e = new Error('this model cannot stack a batch'); e.name = 'Sai.InvalidInput'; throw e } return {ok: true} }\n",
+      'events/sample.json': '{"x": 1}',
+    })
+    const result = await bench(options({specPath: dir, payload: undefined, batchSizes: [1, 2], coldSamples: 1}))
+    expect(result.runs.map((r) => [r.id, r.skipped])).toEqual([
+      ['base', undefined],
+      ['batch=2', 'unbatched rejects the bench payload in batches of 2 (Sai.InvalidInput): this model cannot stack a batch'],
+    ])
+    expect(result.runs[0]!.cold!.count).toBe(1)
   })
 
   it('a function that fails every invoke: errors are counted by type, and the run completes', async () => {

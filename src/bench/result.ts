@@ -144,6 +144,8 @@ export interface Cost {
 export interface RunResult {
   /** "base", "memory=512", "batch=8". */
   id: string
+  /** Why nothing was measured: the function rejected this sweep point's requests as invalid input. */
+  skipped?: string
   memoryMb: number
   /** Items per invoke (1 when not batched). */
   batchSize: number

@@ -14,12 +14,11 @@ export default class Bench extends BaseCommand {
 
   static override description = `Starts the emulator in this process and runs the phases you select against your function, with requests from its events/*.json (or --payload):
 
-  --burst N           N concurrent invokes from zero environments (N cold starts), then the same N again warm
-  --cold-samples K    K cold starts one after another, each in a fresh environment
-  --idle-gaps LIST    one invoke after each idle gap: shows when keep-alive (--keep-alive) expires
-  --connections/--duration   warm load, closed model (autocannon): C clients, each sending when the last answered
-  --rate R | --trace FILE    warm load, open model: requests at their own times (constant, Poisson or replayed);
-                             latency counts from each request's intended send time, late and dropped sends are counted
+  burst (--burst N): N concurrent invokes from zero environments, then N again warm
+  cold-start series (--cold-samples K): K cold starts, one after another
+  idle gaps (--idle-gaps 1s,30s,5m): is the next invoke cold after each gap?
+  closed load (--connections C --duration D): autocannon, C clients back to back
+  open load (--rate R, or --trace FILE): requests at their own times; latency from the intended send time
 
 With no phase selected: --cold-samples 5 and a 10 s closed load on 1 connection. --memory and --batch repeat the phases for each size.
 
@@ -47,14 +46,14 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     ramp: Flags.boolean({summary: 'Open model: rise linearly from 0 to --rate over --duration.', dependsOn: ['rate'], helpGroup: 'PHASES'}),
     trace: Flags.string({summary: 'Open model: replay a CSV of request timestamps (see README).', helpGroup: 'PHASES'}),
     'max-in-flight': Flags.integer({summary: 'Open model: requests outstanding at most; a send beyond it is dropped and counted.', default: 256, min: 1, helpGroup: 'PHASES'}),
-    seed: Flags.integer({summary: 'Seed of the Poisson arrivals and bootstrap resampling.', default: 1, helpGroup: 'PHASES'}),
+    seed: Flags.integer({summary: 'Seed of the Poisson arrivals (the same seed, the same schedule).', default: 1, helpGroup: 'PHASES'}),
     memory: integerListFlag(LAMBDA_LIMITS.memoryMb)({summary: 'Memory sweep: sizes in MB, e.g. 512,1024,2048,3008.', helpGroup: 'SWEEPS'}),
     batch: integerListFlag({min: 1, max: 4096})({summary: 'Batch sweep: items per invoke, e.g. 1,2,4,8,16,32 (sent as {"batch": [...]}).', helpGroup: 'SWEEPS'}),
     payload: Flags.string({summary: 'The request: inline JSON or @file (default: the events/*.json next to the spec).'}),
     'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm.', default: 600, min: 0}),
     budget: Flags.string({summary: 'A budget, metric=limit, e.g. cold.p99=1500ms, warm.p95=50ms, errors=0.1%; repeatable.', multiple: true, multipleNonGreedy: true, helpGroup: 'GATES'}),
     baseline: Flags.string({summary: 'An earlier --json result: a significant regression above the threshold fails.', helpGroup: 'GATES'}),
-    'regression-threshold': percentFlag({summary: 'Smallest regression that fails the baseline gate.', default: 0.1, helpGroup: 'GATES'}),
+    'regression-threshold': percentFlag({summary: 'Smallest regression that fails the baseline gate.', default: 0.1, defaultHelp: async () => '10%', helpGroup: 'GATES'}),
     json: Flags.string({summary: 'Write the full result as JSON to this file ("-" for stdout).', helpGroup: 'OUTPUT'}),
     html: Flags.string({summary: 'Write a self-contained HTML report with charts.', helpGroup: 'OUTPUT'}),
     junit: Flags.string({summary: 'Write JUnit XML, one test case per budget.', helpGroup: 'OUTPUT'}),

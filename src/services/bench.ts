@@ -228,14 +228,25 @@ async function runConfiguration(options: BenchOptions, spec: FunctionSpec, plan:
     signal: options.signal,
     progress: (done, total) => options.onProgress?.({label: `${label} · ${phase}`, done, total}),
   })
+  let skipped: string | undefined
   try {
-    await preflight(emulator, invoker, events, spec, plan, options)
-    if (options.burst && !options.signal.aborted) phases.push(await burst(context(`burst ×${options.burst}`), options.burst))
-    if (options.coldSamples && !options.signal.aborted) phases.push(await coldSeries(context('cold series'), options.coldSamples))
-    if (options.idleGapsMs?.length && !options.signal.aborted) phases.push(await idleGaps(context('idle gaps'), options.idleGapsMs, options.keepAliveSeconds))
-    if (options.load && !options.signal.aborted) {
+    try {
+      await preflight(emulator, invoker, events, spec, plan, options)
+    } catch (error) {
+      // The spec's own configuration must work; a sweep point the function rejects (e.g. a batch
+      // size its model cannot stack) is reported as skipped, and the other points still run.
+      if (plan.id === 'base' || !(error instanceof SaiError) || error.code !== 'SAI_PAYLOAD_MISMATCH') throw error
+      skipped = error.message
+      options.onNote?.(`${plan.id}: skipped — ${error.message}`)
+    }
+    const measuring = () => skipped === undefined && !options.signal.aborted
+    if (options.burst && measuring()) phases.push(await burst(context(`burst ×${options.burst}`), options.burst))
+    if (options.coldSamples && measuring()) phases.push(await coldSeries(context('cold series'), options.coldSamples))
+    if (options.idleGapsMs?.length && measuring()) phases.push(await idleGaps(context('idle gaps'), options.idleGapsMs, options.keepAliveSeconds))
+    if (options.load && measuring()) {
       events.clear()
-      phases.push(await warmLoad(context(options.load.rate !== undefined || options.load.tracePath ? 'open model' : 'closed model'), options.load, {host: '127.0.0.1', port: endpoint.port, bodies, batchSize: plan.batchSize, functionTimeoutMs: spec.timeout * 1000}, trace))
+      const target = {host: '127.0.0.1', port: endpoint.port, bodies, batchSize: plan.batchSize, functionTimeoutMs: spec.timeout * 1000}
+      phases.push(await warmLoad(context(options.load.rate !== undefined || options.load.tracePath ? 'open model' : 'closed model'), options.load, target, trace))
     }
   } finally {
     invoker.close()
@@ -248,6 +259,7 @@ async function runConfiguration(options: BenchOptions, spec: FunctionSpec, plan:
   const perInvoke = meanBilled === undefined ? undefined : invokeCost(meanBilled, plan.memoryMb, spec.architecture)
   const run: RunResult = {
     id: plan.id,
+    skipped,
     memoryMb: plan.memoryMb,
     batchSize: plan.batchSize,
     cpu: {lambdaVcpus: Math.min(6, plan.memoryMb / 1769), vcpus: caps.cpuEnforcement === null ? os.availableParallelism() : cpuShare.cores, capped: cpuShare.capped, enforcement: caps.cpuEnforcement},

@@ -130,6 +130,7 @@ export function sweepTable(result: BenchResult): Table | undefined {
         versus = check.significant ? `+${((check.ratio - 1) * 100).toFixed(1)}%` : {text: 'no significant difference', tone: 'dim'}
       }
     }
+    if (run.skipped) return [runLabel(run), cpu, {text: `skipped: ${run.skipped}`, tone: 'warn'}, '', '', '', '', '', '', '']
     return [
       runLabel(run),
       cpu,
