@@ -35,6 +35,12 @@ export const ERROR_CODES = {
   SAI_BASELINE_INVALID: {description: 'The --baseline file cannot be read or is not a sai bench result.', exit: EXIT.user},
   SAI_TRACE_INVALID: {description: 'The --trace file cannot be read or is not a CSV of request timestamps.', exit: EXIT.user},
   SAI_BENCH_OPTIONS_INVALID: {description: 'bench options that cannot work together (e.g. a --batch size above the spec\'s batch limit).', exit: EXIT.user},
+  SAI_SYMLINK_ESCAPES: {description: 'A symlink in the function or its dependencies points outside the project: the image cannot contain it.', exit: EXIT.user},
+  SAI_DEPENDENCY_MISSING: {description: 'A package the function needs (or esbuild, to bundle) is not installed.', exit: EXIT.user},
+  SAI_DEPENDENCY_LAYOUT: {description: 'Two copies of a package would land on one path in the image.', exit: EXIT.user},
+  SAI_BUNDLE_FAILED: {description: "esbuild could not bundle the function's handler.", exit: EXIT.user},
+  SAI_GLIBC_TOO_OLD: {description: "--base host: this machine's glibc is older than onnxruntime-node needs (2.28).", exit: EXIT.user},
+  SAI_HOST_BASE_UNSUPPORTED: {description: '--base host cannot be built on this machine (not Linux, another architecture, or a library ldd cannot find).', exit: EXIT.user},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},
 } as const satisfies Record<string, CodeInfo>
 
