@@ -41,6 +41,13 @@ export const ERROR_CODES = {
   SAI_BUNDLE_FAILED: {description: "esbuild could not bundle the function's handler.", exit: EXIT.user},
   SAI_GLIBC_TOO_OLD: {description: "--base host: this machine's glibc is older than onnxruntime-node needs (2.28).", exit: EXIT.user},
   SAI_HOST_BASE_UNSUPPORTED: {description: '--base host cannot be built on this machine (not Linux, another architecture, or a library ldd cannot find).', exit: EXIT.user},
+  SAI_OUTPUT_INVALID: {description: 'sai package: --output (or --base) is not oci:DIR, docker-archive:FILE or registry:HOST/REPO:TAG.', exit: EXIT.user},
+  SAI_ARCHITECTURE_MISMATCH: {description: "sai package: the base image's architecture is not the function's.", exit: EXIT.user},
+  SAI_IMAGE_INVALID: {description: "sai package: the image breaks AWS Lambda's rules (all violations are listed, with their fixes).", exit: EXIT.user},
+  SAI_REGISTRY_UNREACHABLE: {description: 'Nothing answers at the registry (wrong host or port, or it is down).', exit: EXIT.user},
+  SAI_REGISTRY_UNAUTHORIZED: {description: 'The registry refused the credentials (or wants some).', exit: EXIT.user},
+  SAI_REGISTRY_ERROR: {description: 'The registry refused a request, or sent something that is not a valid image.', exit: EXIT.user},
+  SAI_ACCURACY_GATE: {description: 'sai package: the quantized or optimized model disagrees with the original beyond --min-cosine.', exit: EXIT.gate},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},
 } as const satisfies Record<string, CodeInfo>
 

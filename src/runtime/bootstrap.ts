@@ -5,6 +5,7 @@
  *
  * Configuration, all from the environment (Lambda's variables plus sai's):
  *   _HANDLER            "<module>.<export>" relative to LAMBDA_TASK_ROOT (a plain Lambda handler,
+ *                       or, in an image, the first argument: the image's CMD, as AWS's base images take it;
  *                       or, with SAI_MODEL, a module that wraps the loaded model)
  *   SAI_MODEL           path of the .onnx model, relative to LAMBDA_TASK_ROOT
  *   SAI_BATCH_LIMIT     the largest {"batch": [...]} accepted
@@ -17,6 +18,8 @@ import {loadOnnxModel} from './onnx-function.js'
 import {RuntimeApiClient, type ErrorBody, type Invocation} from './runtime-api-client.js'
 
 const env = process.env
+// process.env stores strings: assigning undefined would set the handler to "undefined".
+if (!env._HANDLER && process.argv[2]) env._HANDLER = process.argv[2]
 const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd()
 const client = new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001', {
   'Sai-Process-Start-Ms': performance.timeOrigin.toFixed(3),

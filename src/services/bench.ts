@@ -22,10 +22,12 @@ import {invokeCost, US_EAST_1} from '../recommend/pricing.js'
 import {lambdaCpuShare} from '../spec/limits.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
 import {readPayload} from './invoke.js'
-import {startEmulation, type BackendName} from './emulate.js'
+import {startEmulation, unpackImages, type BackendName} from './emulate.js'
 
 export interface BenchOptions {
   specPath: string
+  /** An image built by `sai package` to bench instead of the spec's directory: the bytes that ship. */
+  imagePath?: string
   backend: BackendName
   burst?: number
   coldSamples?: number
@@ -62,8 +64,8 @@ const packageVersion = (name: string): string | undefined => {
 }
 
 /** Everything checked before the first environment starts, so a bad option costs no time. */
-async function prepare(options: BenchOptions) {
-  const spec = loadSpec(options.specPath)
+async function prepare(options: BenchOptions, imageSpec: FunctionSpec | undefined) {
+  const spec = imageSpec ?? loadSpec(options.specPath)
   const budgets = new Map<string, SourcedBudget>()
   for (const b of spec.budgets) budgets.set(b.metric, {...b, source: 'spec'})
   // A --budget for a metric the spec also budgets replaces it for this run.
@@ -143,7 +145,16 @@ function readBaseline(file: string): BenchResult {
 const PAYLOAD_ERRORS = /^Sai\.(InvalidInput|BatchTooLarge)$/
 
 export async function bench(options: BenchOptions): Promise<BenchResult> {
-  const prepared = await prepare(options)
+  const image = options.imagePath === undefined ? undefined : await unpackImages([options.imagePath])
+  try {
+    return await benchSpec(options, image?.specs[0])
+  } finally {
+    image?.remove()
+  }
+}
+
+async function benchSpec(options: BenchOptions, imageSpec: FunctionSpec | undefined): Promise<BenchResult> {
+  const prepared = await prepare(options, imageSpec)
   const {spec, requests, budgets, plans, baseline} = prepared
   const startedAt = new Date().toISOString()
   const runs: RunResult[] = []

@@ -1,5 +1,8 @@
 /** `sai emulate` as a use-case: load specs, start the backend, the emulator and its endpoint. */
 import {randomBytes} from 'node:crypto'
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {SaiError} from '../errors/sai-error.js'
 import type {Backend} from '../emulator/backends/backend.js'
 import {Emulator} from '../emulator/emulator.js'
@@ -10,6 +13,8 @@ export type BackendName = 'process'
 
 export interface EmulateOptions {
   specPaths?: string[]
+  /** Images built by `sai package` (OCI layouts or docker-archives): their own layers are run. */
+  imagePaths?: string[]
   /** Already-loaded specs (bench builds its own). */
   specs?: FunctionSpec[]
   host: string
@@ -55,8 +60,32 @@ async function createBackend(name: BackendName, sessionId: string, cgroups: bool
   }
 }
 
+/** Unpacks images into one temp directory; `remove` deletes it. */
+export async function unpackImages(imagePaths: string[]): Promise<{specs: FunctionSpec[]; remove(): void}> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'sai-image-'))
+  const remove = () => rmSync(root, {recursive: true, force: true})
+  try {
+    const {unpackImage} = await import('../packager/unpack.js')
+    const specs: FunctionSpec[] = []
+    for (const [i, image] of imagePaths.entries()) specs.push(await unpackImage(image, path.join(root, String(i))))
+    return {specs, remove}
+  } catch (error) {
+    remove()
+    throw error
+  }
+}
+
 export async function startEmulation(options: EmulateOptions): Promise<RunningEmulator> {
-  const specs = options.specs ?? loadSpecs(options.specPaths ?? ['sai.yaml'])
+  const images = options.imagePaths?.length ? await unpackImages(options.imagePaths) : undefined
+  try {
+    return await startWithSpecs(options, [...(options.specs ?? (options.specPaths?.length || !images ? loadSpecs(options.specPaths ?? ['sai.yaml']) : [])), ...(images?.specs ?? [])], images?.remove)
+  } catch (error) {
+    images?.remove()
+    throw error
+  }
+}
+
+async function startWithSpecs(options: EmulateOptions, specs: FunctionSpec[], cleanup?: () => void): Promise<RunningEmulator> {
   const sessionId = randomBytes(4).toString('hex')
   const backend = await createBackend(options.backend, sessionId, options.cgroups)
   const emulator = new Emulator({
@@ -87,6 +116,7 @@ export async function startEmulation(options: EmulateOptions): Promise<RunningEm
   const close = async () => {
     await endpoint.close()
     await emulator.close()
+    cleanup?.()
   }
   return {emulator, endpoint, close, [Symbol.asyncDispose]: close}
 }

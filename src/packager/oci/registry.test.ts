@@ -24,7 +24,7 @@ import {
   RegistryClient,
   RegistryError,
   sha256Digest,
-  type BlobSource,
+  type BlobToPush,
   type PushProgress,
   type RegistryClientOptions,
 } from './registry.js'
@@ -98,7 +98,7 @@ describe('ECR', () => {
 
 // ───────────────────────────── against a real registry ─────────────────────────────
 
-interface TestBlob extends BlobSource {
+interface TestBlob extends BlobToPush {
   bytes: Buffer
   descriptor: Descriptor
 }
@@ -184,7 +184,7 @@ describe('against docker-registry (distribution 2.8)', () => {
       const bytes = randomBytes(size)
       const file = path.join(dir, 'layer.tar.gz')
       writeFileSync(file, bytes)
-      const layer: BlobSource = {descriptor: {mediaType: MEDIA_TYPES.ociLayerGzip, digest: sha256Digest(bytes), size}, content: () => createReadStream(file)}
+      const layer: BlobToPush = {descriptor: {mediaType: MEDIA_TYPES.ociLayerGzip, digest: sha256Digest(bytes), size}, content: () => createReadStream(file)}
       const config = blob(Buffer.from('{"architecture":"amd64","os":"linux"}'), MEDIA_TYPES.ociConfig)
       const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: config.descriptor, layers: [layer.descriptor]}))
       const chunked = new RegistryClient(proxy.host, {chunkSize: 8 << 20})
@@ -236,7 +236,7 @@ describe('against docker-registry (distribution 2.8)', () => {
 
   it('never PUTs a manifest whose blobs did not all arrive', async () => {
     const image = testImage('broken')
-    const failing: BlobSource = {
+    const failing: BlobToPush = {
       descriptor: image.layers[1]!.descriptor,
       content: () =>
         Readable.from(
@@ -253,7 +253,7 @@ describe('against docker-registry (distribution 2.8)', () => {
     expect(await client.hasBlob('sai/broken', failing.descriptor.digest)).toBe(false)
 
     // Content that does not match its descriptor is caught before the upload is committed.
-    const lying: BlobSource = {descriptor: image.layers[1]!.descriptor, content: Buffer.from('not what the digest says')}
+    const lying: BlobToPush = {descriptor: image.layers[1]!.descriptor, content: Buffer.from('not what the digest says')}
     const mismatch = await rejection(client.push(ref(proxy, 'sai/broken:v1'), image.manifest, {blobs: [image.config, image.layers[0]!, lying]}))
     expect(mismatch.category).toBe('invalid')
     expect(mismatch.message).toMatch(/upload blob sha256:[0-9a-f]{12} to 127\.0\.0\.1:\d+\/sai\/broken: the content is 24 bytes/)

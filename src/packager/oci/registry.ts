@@ -5,7 +5,7 @@
 import {createHash, type Hash} from 'node:crypto'
 import {Readable} from 'node:stream'
 import type {GetAuthorizationTokenCommandOutput} from '@aws-sdk/client-ecr'
-import {MEDIA_TYPES, type Descriptor} from './types.js'
+import {MEDIA_TYPES, type Descriptor, type ImageIndex, type ImageManifest, type Platform} from './types.js'
 
 // ───────────────────────────── references ─────────────────────────────
 
@@ -198,26 +198,6 @@ export async function ecrCredentials(registry: string, client?: EcrTokenClient):
 
 // ───────────────────────────── manifests ─────────────────────────────
 
-export interface Platform {
-  os: string
-  architecture: string
-  variant?: string
-}
-
-export interface ImageManifest {
-  schemaVersion: 2
-  mediaType?: string
-  config: Descriptor
-  layers: Descriptor[]
-  annotations?: Record<string, string>
-}
-
-export interface ImageIndex {
-  schemaVersion: 2
-  mediaType?: string
-  manifests: Array<Descriptor & {platform?: Platform}>
-  annotations?: Record<string, string>
-}
 
 /** A manifest as the registry sent it: the exact bytes (their digest is the image's identity) and their parse. */
 export interface FetchedManifest<T = ImageManifest | ImageIndex> {
@@ -248,7 +228,7 @@ const isAttestation = (m: ImageIndex['manifests'][number]) => m.annotations?.['v
 /** A blob's bytes: in memory, or opened on demand (a file, another registry's blob) so large layers stream. */
 export type BlobContent = Buffer | (() => Readable | Promise<Readable>)
 
-export interface BlobSource {
+export interface BlobToPush {
   descriptor: Descriptor
   content?: BlobContent
   /** Repositories of the same registry that may already hold this blob (a base image's repository). */
@@ -264,7 +244,7 @@ export interface PushProgress {
 
 export interface PushOptions {
   /** Content for any blob the registry may lack; blobs the manifest references and that are not given must already be there or be mountable. */
-  blobs?: BlobSource[]
+  blobs?: BlobToPush[]
   /** Repositories of the same registry to mount any missing blob from. */
   mountFrom?: string[]
   onProgress?: (progress: PushProgress) => void
@@ -484,7 +464,7 @@ export class RegistryClient {
     if (!MANIFEST_TYPES.includes(mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
       throw new RegistryError({category: 'invalid', registry: this.registry, repository, action, reason: `push takes a single-platform image manifest, not ${mediaType}`})
     }
-    const sources = new Map<string, BlobSource>()
+    const sources = new Map<string, BlobToPush>()
     for (const descriptor of [manifest.config, ...manifest.layers]) if (!sources.has(descriptor.digest)) sources.set(descriptor.digest, {descriptor})
     for (const blob of options.blobs ?? []) sources.set(blob.descriptor.digest, {...sources.get(blob.descriptor.digest), ...blob})
     const blobs = await runLimited([...sources.values()], this.options.concurrency ?? 3, (source) =>
@@ -504,7 +484,7 @@ export class RegistryClient {
   }
 
   /** HEAD (present? done), else mount from a sibling repository, else upload: one PUT, or PATCH chunks then PUT. */
-  async pushBlob(repository: string, source: BlobSource, options: {mountFrom?: string[]; onProgress?: (p: PushProgress) => void} = {}): Promise<PushedBlob> {
+  async pushBlob(repository: string, source: BlobToPush, options: {mountFrom?: string[]; onProgress?: (p: PushProgress) => void} = {}): Promise<PushedBlob> {
     const {digest, size} = source.descriptor
     const report = (state: PushProgress['state'], sent: number) => options.onProgress?.({digest, size, sent, state})
     if (await this.hasBlob(repository, digest, 'push')) {

@@ -36,6 +36,28 @@ export interface Descriptor {
   annotations?: Record<string, string>
 }
 
+/** The JSON documents of an image, as registries and layouts store them. */
+export interface Platform {
+  architecture: string
+  os: string
+  variant?: string
+}
+
+export interface ImageManifest {
+  schemaVersion: 2
+  mediaType?: string
+  config: Descriptor
+  layers: Descriptor[]
+  annotations?: Record<string, string>
+}
+
+export interface ImageIndex {
+  schemaVersion: 2
+  mediaType?: string
+  manifests: Array<Descriptor & {platform?: Platform}>
+  annotations?: Record<string, string>
+}
+
 export const MEDIA_TYPES = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -1,0 +1,78 @@
+/**
+ * A packaged image, made runnable by the process backend: the layers sai added (not the base) are
+ * extracted under a directory, and the function is described from the image itself — its label,
+ * environment and CMD — so `sai emulate --image` runs exactly the bytes that ship.
+ */
+import {createWriteStream, mkdirSync, symlinkSync} from 'node:fs'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {SaiError} from '../errors/sai-error.js'
+import {parseSpec, type FunctionSpec} from '../spec/load.js'
+import {SAI_RUNTIME_IMAGE_PATH} from './base/host.js'
+import {TASK_ROOT} from './function-layers.js'
+import type {Image} from './oci/image.js'
+import {readImage} from './oci/layout.js'
+import {readTar} from './oci/tar.js'
+
+export const FUNCTION_LABEL = 'dev.sai.function'
+
+/** Variables sai's package sets for its runtime; the rest of the image's Env is the function's own. */
+const PACKAGE_VARIABLES = new Set(['SAI_MODEL', 'SAI_BATCH_LIMIT', 'SAI_INTRA_OP_THREADS', 'PATH', 'LANG', 'TZ', 'LD_LIBRARY_PATH', 'SSL_CERT_FILE', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', 'NODE_PATH'])
+
+export async function unpackImage(source: string, root: string): Promise<FunctionSpec> {
+  let image: Image
+  try {
+    image = await readImage(source)
+  } catch (error) {
+    throw new SaiError('SAI_IMAGE_INVALID', `cannot read the image ${source}: ${(error as Error).message}`, {
+      hint: 'pass an OCI layout directory or a docker-archive written by `sai package`',
+      cause: error,
+    })
+  }
+  const config = image.config.json.config ?? {}
+  const label = config.Labels?.[FUNCTION_LABEL]
+  if (label === undefined) {
+    throw new SaiError('SAI_IMAGE_INVALID', `${source} was not built by \`sai package\`: its config has no ${FUNCTION_LABEL} label`, {
+      hint: 'package the function with `sai package --output oci:DIR` (or docker-archive:FILE), then pass that',
+    })
+  }
+  // sai's layers are the last ones, named in the history; the base's stay in the base.
+  const history = (image.config.json.history ?? []).filter((h) => !h.empty_layer)
+  const ours = image.layers.filter((_, i) => history[i]?.created_by?.startsWith('sai package: ') && !history[i]!.created_by!.includes(': base layer'))
+  for (const layer of ours) await extractLayer(await layer.open(), root)
+
+  const env = Object.fromEntries((config.Env ?? []).map((e) => e.split(/=(.*)/s, 2) as [string, string]))
+  const taskRoot = path.join(root, TASK_ROOT)
+  const fields = JSON.parse(label) as Record<string, unknown>
+  const handler = env._HANDLER ?? config.Cmd?.[0]
+  const spec = parseSpec(
+    {
+      ...fields,
+      ...(env.SAI_MODEL ? {model: env.SAI_MODEL} : {}),
+      ...(handler ? {handler} : {}),
+      // The runtime that shipped in the image, run with this machine's node.
+      bootstrap: [process.execPath, path.join(root, SAI_RUNTIME_IMAGE_PATH)],
+      environment: Object.fromEntries(Object.entries(env).filter(([k]) => !PACKAGE_VARIABLES.has(k) && !k.startsWith('AWS_') && k !== '_HANDLER')),
+    },
+    path.join(taskRoot, 'sai.yaml'),
+  )
+  return spec
+}
+
+/** Writes a layer's entries under `root`; paths are confined to it (a hostile "../" entry is refused). */
+async function extractLayer(blob: NodeJS.ReadableStream, root: string): Promise<void> {
+  for await (const entry of readTar(blob as never)) {
+    const target = path.resolve(root, entry.path)
+    if (target !== root && !target.startsWith(root + path.sep)) {
+      throw new SaiError('SAI_IMAGE_INVALID', `a layer entry escapes the image root: ${entry.path}`, {hint: 'rebuild the image with `sai package`'})
+    }
+    if (entry.type === 'directory') mkdirSync(target, {recursive: true, mode: 0o755})
+    else if (entry.type === 'symlink') {
+      mkdirSync(path.dirname(target), {recursive: true})
+      symlinkSync(entry.linkTarget!, target)
+    } else if (entry.type === 'file') {
+      mkdirSync(path.dirname(target), {recursive: true})
+      await pipeline(entry.body(), createWriteStream(target, {mode: entry.mode & 0o777}))
+    }
+  }
+}
