@@ -3,9 +3,7 @@
 // external: it is the function's dependency, packaged beside it.
 import {build} from 'esbuild'
 
-await build({
-  entryPoints: ['src/runtime/bootstrap.ts'],
-  outfile: 'dist/runtime/bootstrap.js',
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -13,4 +11,7 @@ await build({
   external: ['onnxruntime-node'],
   legalComments: 'none',
   logLevel: 'warning',
-})
+}
+await build({...common, entryPoints: ['src/runtime/bootstrap.ts'], outfile: 'dist/runtime/bootstrap.js'})
+// The handler module of zip packages, for AWS's managed Node runtime (which brings its own runtime client).
+await build({...common, entryPoints: ['src/runtime/zip-handler.ts'], outfile: 'dist/runtime/zip-handler.js'})

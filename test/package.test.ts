@@ -12,7 +12,7 @@ import {writeMlpModel} from '../src/packager/model/test-models.js'
 import {readImage} from '../src/packager/oci/layout.js'
 import {parseReference, RegistryClient} from '../src/packager/oci/registry.js'
 import {bench} from '../src/services/bench.js'
-import {packageFunction, type PackageOptions} from '../src/services/package.js'
+import {defaultBase, packageFunction, parseOutput, type PackageOptions} from '../src/services/package.js'
 import {loadSpec} from '../src/spec/load.js'
 import {emulate, FIXTURES, functionDir, invoke, ROOT} from './helpers.js'
 import {startRegistry, type LocalRegistry} from './registry-helper.js'
@@ -114,6 +114,38 @@ function entryOf(archive: string, name: string): Promise<string> {
   })
 }
 
+describe('sai package: zip', () => {
+  it('builds the same zip twice, runs it as the managed runtime would, and advises on the format', async () => {
+    const [a, b] = [path.join(work, 'a.zip'), path.join(work, 'b.zip')]
+    const first = await packageFunction(options({output: {kind: 'zip', file: a}}))
+    await packageFunction(options({output: {kind: 'zip', file: b}}))
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true)
+    expect(first.zip).toMatchObject({handler: 'sai-handler.handler', runtime: 'nodejs22.x'})
+    expect(first.zip!.bytes).toBeLessThan(50 * 1024 * 1024)
+    expect(first.advice).toMatch(/twice as fast as images/)
+    const running = await emulate([], {imagePaths: [a]})
+    try {
+      const packaged = await invoke(running.client, {FunctionName: 'ocr-det', Payload: detSample})
+      expect(packaged.FunctionError).toBeUndefined()
+      expect(Object.keys(packaged.json ?? {})).toEqual(['outputs'])
+    } finally {
+      await running.close()
+    }
+  })
+
+  it('refuses a zip over Lambda\'s 50 MB and leaves no file', async () => {
+    const dir = functionDir({'sai.yaml': 'name: huge\nmodel: huge.onnx\n'})
+    // Random bytes do not compress: 60 MB stays 60 MB zipped (it is never loaded, only packed).
+    writeFileSync(path.join(dir, 'huge.onnx'), Buffer.alloc(60e6).map(() => Math.random() * 256))
+    const file = path.join(work, 'huge.zip')
+    const out = await run(['--spec', dir, '--output', `zip:${file}`])
+    expect(out.code).toBe(1)
+    expect(out.stderr).toMatch(/SAI_ZIP_TOO_LARGE/)
+    expect(out.stderr).toMatch(/50 MB/)
+    expect(existsSync(file)).toBe(false)
+  })
+})
+
 describe('sai package: registries', () => {
   let registry: LocalRegistry
   beforeAll(async () => {
@@ -159,6 +191,18 @@ describe('sai package: models', () => {
     expect(strict.stderr).toMatch(/SAI_ACCURACY_GATE/)
     expect(strict.stderr).toMatch(/cosine similarity 0\.9\d+ \(at least 1 required/)
     expect(existsSync(out)).toBe(false)
+  })
+})
+
+describe('sai package: defaults', () => {
+  it("uses AWS's base for ECR (with the spec's Node major), this machine's otherwise; --format must agree with --output", () => {
+    const spec = loadSpec(path.join(FIXTURES, 'noop'))
+    expect(defaultBase(spec, parseOutput('registry:123456789012.dkr.ecr.eu-west-1.amazonaws.com/noop:1'))).toBe('public.ecr.aws/lambda/nodejs:22')
+    expect(defaultBase({...spec, runtime: 'nodejs24.x'}, parseOutput('registry:123456789012.dkr.ecr.us-east-1.amazonaws.com/noop:1'))).toBe('public.ecr.aws/lambda/nodejs:24')
+    expect(defaultBase(spec, parseOutput('registry:127.0.0.1:5000/noop:1'))).toBe('host')
+    expect(defaultBase(spec, parseOutput('oci:out'))).toBe('host')
+    expect(() => parseOutput('oci:out', 'zip')).toThrow(/--format zip cannot be written to --output oci:out/)
+    expect(parseOutput('zip:f.zip', 'zip')).toMatchObject({kind: 'zip'})
   })
 })
 

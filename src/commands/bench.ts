@@ -35,7 +35,8 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
 
   static override flags = {
     spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one).', default: 'sai.yaml'}),
-    image: Flags.string({summary: 'Bench an image built by `sai package` (OCI layout directory or docker-archive) instead of the spec: the bytes that ship.'}),
+    image: Flags.string({summary: 'Bench an image built by `sai package` (OCI layout directory or docker-archive) instead of the spec: the bytes that ship.', exclusive: ['zip']}),
+    zip: Flags.string({summary: 'Bench a zip built by `sai package --output zip:FILE` instead of the spec.'}),
     backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),
     burst: Flags.integer({summary: 'Burst phase: N concurrent invokes from zero environments, then N warm.', min: 1, max: LAMBDA_LIMITS.accountConcurrency, helpGroup: 'PHASES'}),
     'cold-samples': Flags.integer({summary: 'Cold-start series: K cold starts one after another.', min: 1, helpGroup: 'PHASES'}),
@@ -95,7 +96,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     try {
       result = await bench({
         specPath: flags.spec,
-        imagePath: flags.image,
+        imagePath: flags.image ?? flags.zip,
         backend: flags.backend,
         burst: flags.burst,
         coldSamples: flags['cold-samples'] ?? (anyPhase || wantsLoad ? undefined : 5),

@@ -19,6 +19,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
   static override flags = {
     spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, multipleNonGreedy: true, default: ['sai.yaml']}),
     image: Flags.string({summary: 'An image built by `sai package` (OCI layout directory or docker-archive): runs the packaged bytes; repeatable.', multiple: true, multipleNonGreedy: true}),
+    zip: Flags.string({summary: 'A zip built by `sai package --output zip:FILE`, run as the managed runtime would; repeatable.', multiple: true, multipleNonGreedy: true}),
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
     port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),
     backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),
@@ -34,8 +35,8 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     const json = this.jsonEnabled()
     const running = await startEmulation({
       // --image alone serves only the images; with --spec too, both.
-      specPaths: flags.image?.length && !this.argv.some((a) => a === '--spec' || a === '-s' || a.startsWith('--spec=')) ? [] : flags.spec,
-      imagePaths: flags.image,
+      specPaths: (flags.image?.length || flags.zip?.length) && !this.argv.some((a) => a === '--spec' || a === '-s' || a.startsWith('--spec=')) ? [] : flags.spec,
+      imagePaths: [...(flags.image ?? []), ...(flags.zip ?? [])],
       host: flags.host,
       port: flags.port,
       backend: flags.backend,

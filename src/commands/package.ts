@@ -20,8 +20,9 @@ Bases: --base host builds a minimal base from this machine's node and the librar
 
   static override flags = {
     spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one).', default: 'sai.yaml'}),
-    output: Flags.string({char: 'o', summary: 'Where the image goes: oci:DIR, docker-archive:FILE or registry:HOST/REPO:TAG.', required: true}),
-    base: Flags.string({summary: 'host, or a registry image (e.g. public.ecr.aws/lambda/nodejs:22).', default: 'host'}),
+    output: Flags.string({char: 'o', summary: 'Where it goes: oci:DIR, docker-archive:FILE, registry:HOST/REPO:TAG, or zip:FILE.', required: true}),
+    base: Flags.string({summary: "host, or a registry image (default: public.ecr.aws/lambda/nodejs:<the spec's Node major> when pushing to ECR, else host)."}),
+    format: Flags.option({summary: 'image (OCI layout, docker-archive or registry) or zip (for a managed nodejs runtime); default: from --output.', options: ['image', 'zip'] as const})(),
     arch: Flags.option({summary: 'Target architecture (default: the spec\'s).', options: ['x86_64', 'arm64'] as const})(),
     'source-date-epoch': Flags.integer({summary: 'Seconds since 1970 for every timestamp in the image.', env: 'SOURCE_DATE_EPOCH', default: 0, min: 0}),
     optimize: Flags.boolean({summary: "onnxruntime's offline graph optimization (level extended: portable across CPUs).", default: false}),
@@ -43,7 +44,7 @@ Bases: --base host builds a minimal base from this machine's node and the librar
       specPath: flags.spec,
       base: flags.base,
       architecture: flags.arch,
-      output: parseOutput(flags.output),
+      output: parseOutput(flags.format === 'zip' && !flags.output.startsWith('zip:') ? `zip:${flags.output}` : flags.output, flags.format),
       sourceDateEpoch: flags['source-date-epoch'],
       optimize: flags.optimize ? {format: flags['model-format']} : undefined,
       quantize: flags.quantize === 'none' ? undefined : flags.quantize === 'int8' ? 'int8-dynamic' : flags.quantize,

@@ -3,7 +3,7 @@
  * extracted under a directory, and the function is described from the image itself — its label,
  * environment and CMD — so `sai emulate --image` runs exactly the bytes that ship.
  */
-import {createWriteStream, mkdirSync, symlinkSync} from 'node:fs'
+import {createWriteStream, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {SaiError} from '../errors/sai-error.js'
@@ -13,6 +13,10 @@ import {TASK_ROOT} from './function-layers.js'
 import type {Image} from './oci/image.js'
 import {readImage} from './oci/layout.js'
 import {readTar} from './oci/tar.js'
+import {extractZip} from './zip.js'
+
+/** The generated handler module of a zip package (sai package writes it at the zip's root). */
+export const ZIP_HANDLER_NAME = 'sai-handler.handler'
 
 export const FUNCTION_LABEL = 'dev.sai.function'
 
@@ -57,6 +61,26 @@ export async function unpackImage(source: string, root: string): Promise<Functio
     path.join(taskRoot, 'sai.yaml'),
   )
   return spec
+}
+
+/**
+ * A zip built by `sai package`, extracted as Lambda's /var/task and run as the managed runtime would:
+ * sai's runtime stands in for AWS's runtime client and calls the zip's generated handler module.
+ */
+export async function unpackZip(file: string, root: string): Promise<FunctionSpec> {
+  const taskRoot = path.join(root, TASK_ROOT)
+  try {
+    await extractZip(file, taskRoot)
+  } catch (error) {
+    throw new SaiError('SAI_IMAGE_INVALID', `cannot read the zip ${file}: ${(error as Error).message}`, {hint: 'pass a zip written by `sai package --output zip:FILE`', cause: error})
+  }
+  let fields: Record<string, unknown>
+  try {
+    fields = JSON.parse(readFileSync(path.join(taskRoot, '.sai/function.json'), 'utf8')) as Record<string, unknown>
+  } catch {
+    throw new SaiError('SAI_IMAGE_INVALID', `${file} was not built by \`sai package\`: it has no .sai/function.json`, {hint: 'package the function with `sai package --output zip:FILE`'})
+  }
+  return parseSpec({...fields, handler: ZIP_HANDLER_NAME}, path.join(taskRoot, 'sai.yaml'))
 }
 
 /** Writes a layer's entries under `root`; paths are confined to it (a hostile "../" entry is refused). */

@@ -11,10 +11,9 @@
  *   SAI_BATCH_LIMIT     the largest {"batch": [...]} accepted
  *   SAI_INTRA_OP_THREADS  onnxruntime intra-op threads (default: Lambda's vCPUs for the memory size)
  */
-import path from 'node:path'
 import {format} from 'node:util'
-import {loadHandler, RuntimeError, type HandlerFunction} from './handler-loader.js'
-import {loadOnnxModel} from './onnx-function.js'
+import {initFunction} from './function-init.js'
+import {RuntimeError, type HandlerFunction} from './handler-loader.js'
 import {RuntimeApiClient, type ErrorBody, type Invocation} from './runtime-api-client.js'
 
 const env = process.env
@@ -48,32 +47,6 @@ export function toErrorBody(error: unknown): ErrorBody {
     }
   }
   return {errorType: typeof error, errorMessage: String(error), trace: []}
-}
-
-async function initFunction(): Promise<HandlerFunction> {
-  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 1024)
-  if (!env.SAI_MODEL) {
-    if (!env._HANDLER) throw new RuntimeError('Runtime.HandlerNotFound', 'no handler: set _HANDLER (e.g. index.handler) or SAI_MODEL')
-    const {handler} = await loadHandler(taskRoot, env._HANDLER)
-    if (handler.length < 3) return handler
-    // A callback-style handler: (event, context, callback).
-    return (event, context) =>
-      new Promise((resolve, reject) => {
-        const result = handler(event, context, (error: unknown, value: unknown) => (error ? reject(error) : resolve(value))) as Promise<unknown> | undefined
-        if (result && typeof result.then === 'function') result.then(resolve, reject)
-      })
-  }
-  const model = await loadOnnxModel({
-    modelPath: path.resolve(taskRoot, env.SAI_MODEL),
-    memoryMb,
-    intraOpNumThreads: env.SAI_INTRA_OP_THREADS ? Number(env.SAI_INTRA_OP_THREADS) : undefined,
-    batchLimit: env.SAI_BATCH_LIMIT ? Number(env.SAI_BATCH_LIMIT) : undefined,
-  })
-  if (!env._HANDLER) return (event) => model.infer(event)
-  // A custom module wraps the model: optional `init(model)` during init, then `handler(event, context, model)`.
-  const {handler, module} = await loadHandler(taskRoot, env._HANDLER)
-  if (typeof module.init === 'function') await (module.init as (m: typeof model) => unknown)(model)
-  return (event, context) => handler(event, context, model)
 }
 
 function makeContext(invocation: Invocation) {
@@ -147,7 +120,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => void die(reason, 128))
   let handler: HandlerFunction
   try {
-    handler = await initFunction()
+    handler = await initFunction(env, taskRoot)
   } catch (error) {
     return void die(error, 129)
   }

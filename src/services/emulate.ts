@@ -13,7 +13,7 @@ export type BackendName = 'process'
 
 export interface EmulateOptions {
   specPaths?: string[]
-  /** Images built by `sai package` (OCI layouts or docker-archives): their own layers are run. */
+  /** Packages built by `sai package` (OCI layouts, docker-archives, or .zip files): their own bytes are run. */
   imagePaths?: string[]
   /** Already-loaded specs (bench builds its own). */
   specs?: FunctionSpec[]
@@ -60,14 +60,17 @@ async function createBackend(name: BackendName, sessionId: string, cgroups: bool
   }
 }
 
-/** Unpacks images into one temp directory; `remove` deletes it. */
+/** Unpacks images (and zips, by their .zip name) into one temp directory; `remove` deletes it. */
 export async function unpackImages(imagePaths: string[]): Promise<{specs: FunctionSpec[]; remove(): void}> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sai-image-'))
   const remove = () => rmSync(root, {recursive: true, force: true})
   try {
-    const {unpackImage} = await import('../packager/unpack.js')
+    const {unpackImage, unpackZip} = await import('../packager/unpack.js')
     const specs: FunctionSpec[] = []
-    for (const [i, image] of imagePaths.entries()) specs.push(await unpackImage(image, path.join(root, String(i))))
+    for (const [i, image] of imagePaths.entries()) {
+      const dir = path.join(root, String(i))
+      specs.push(image.endsWith('.zip') ? await unpackZip(image, dir) : await unpackImage(image, dir))
+    }
     return {specs, remove}
   } catch (error) {
     remove()

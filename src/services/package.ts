@@ -16,20 +16,23 @@ import {buildLayerCached} from '../packager/oci/layer-cache.js'
 export {defaultCacheDir} from '../packager/oci/layer-cache.js'
 import {checkLambdaRules} from '../packager/oci/lambda-rules.js'
 import {OutputExistsError, writeOciLayout} from '../packager/oci/layout.js'
-import {InvalidReferenceError, parseReference, RegistryClient, RegistryError, type RegistryCredentials} from '../packager/oci/registry.js'
-import type {LayerSpec} from '../packager/oci/types.js'
+import {InvalidReferenceError, parseEcrHost, parseReference, RegistryClient, RegistryError, type RegistryCredentials} from '../packager/oci/registry.js'
+import type {LayerEntry, LayerSpec} from '../packager/oci/types.js'
+import {writeZip, ZIP_LIMITS} from '../packager/zip.js'
+import {ZIP_HANDLER_NAME} from '../packager/unpack.js'
+import {SAI_BOOTSTRAP} from '../emulator/emulator.js'
 import {optimizeModel} from '../packager/model/optimize.js'
 import {quantizeModelFile, type QuantizeMode, type QuantizeReport} from '../packager/model/quantize.js'
 import {verifyModel, type ModelCost, type OutputAgreement} from '../packager/model/verify.js'
 import {pruneDependencies} from '../packager/prune/dependencies.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
 
-export type Output = {kind: 'oci'; dir: string} | {kind: 'docker-archive'; file: string} | {kind: 'registry'; reference: string}
+export type Output = {kind: 'oci'; dir: string} | {kind: 'docker-archive'; file: string} | {kind: 'registry'; reference: string} | {kind: 'zip'; file: string}
 
 export interface PackageOptions {
   specPath: string
-  /** "host", or a registry reference such as public.ecr.aws/lambda/nodejs:22. */
-  base: string
+  /** "host", or a registry reference such as public.ecr.aws/lambda/nodejs:22; default: see defaultBase. */
+  base?: string
   architecture?: 'x86_64' | 'arm64'
   output: Output
   /** SOURCE_DATE_EPOCH: every mtime in every layer, and the config's dates. */
@@ -67,12 +70,19 @@ export interface LayerReport {
 
 export interface PackageResult {
   function: string
+  format: 'image' | 'zip'
   architecture: 'x86_64' | 'arm64'
+  /** Images: the base. Zips: the managed runtime they target. */
   base: string
   output: string
-  manifestDigest: string
-  mediaType: string
+  /** Images only. */
+  manifestDigest?: string
+  mediaType?: string
   layers: LayerReport[]
+  /** Zips only: what to configure on Lambda, and the sizes Lambda limits. */
+  zip?: {handler: string; runtime: string; bytes: number; uncompressedBytes: number; entries: number}
+  /** Which format should cold-start faster for this function, and why. */
+  advice: string
   dependencies: {bytesBefore: number; bytesAfter: number; packages: {name: string; version: string; bytesBefore: number; bytesAfter: number}[]}
   /** Layers sai added, compressed: what a deploy uploads on top of the base. */
   addedBytes: number
@@ -80,16 +90,36 @@ export interface PackageResult {
   pushed?: {uploaded: number; skipped: number; mounted: number; bytesUploaded: number}
 }
 
-/** `oci:DIR`, `docker-archive:FILE` or `registry:HOST/REPO:TAG`. */
-export function parseOutput(text: string): Output {
+/** `oci:DIR`, `docker-archive:FILE`, `registry:HOST/REPO:TAG` or `zip:FILE`; `format`, when given, must agree. */
+export function parseOutput(text: string, format?: 'image' | 'zip'): Output {
+  const output = parseOutputKind(text)
+  if (format !== undefined && (output.kind === 'zip') !== (format === 'zip')) {
+    throw new SaiError('SAI_OUTPUT_INVALID', `--format ${format} cannot be written to --output ${text}`, {
+      hint: format === 'zip' ? 'give a zip file: --output zip:FILE' : 'give an image output: oci:DIR, docker-archive:FILE or registry:HOST/REPO:TAG',
+    })
+  }
+  return output
+}
+
+function parseOutputKind(text: string): Output {
   const at = text.indexOf(':')
   const [kind, rest] = at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)]
   if (rest && kind === 'oci') return {kind, dir: path.resolve(rest)}
   if (rest && kind === 'docker-archive') return {kind, file: path.resolve(rest)}
   if (rest && kind === 'registry') return {kind, reference: rest}
-  throw new SaiError('SAI_OUTPUT_INVALID', `--output ${text}: expected oci:DIR, docker-archive:FILE or registry:HOST/REPO:TAG`, {
-    hint: 'e.g. --output oci:build/image, --output docker-archive:image.tar, --output registry:127.0.0.1:5000/det:latest',
+  if (rest && kind === 'zip') return {kind, file: path.resolve(rest)}
+  throw new SaiError('SAI_OUTPUT_INVALID', `--output ${text}: expected oci:DIR, docker-archive:FILE, registry:HOST/REPO:TAG or zip:FILE`, {
+    hint: 'e.g. --output oci:build/image, --output docker-archive:image.tar, --output registry:127.0.0.1:5000/det:latest, --output zip:det.zip',
   })
+}
+
+/**
+ * AWS's own base when the image goes to ECR (what Lambda caches best, with the spec's Node major),
+ * else this machine's: offline, and the smallest image.
+ */
+export function defaultBase(spec: FunctionSpec, output: Output): string {
+  const toEcr = output.kind === 'registry' && parseEcrHost(output.reference.split('/')[0]!) !== undefined
+  return toEcr ? `public.ecr.aws/lambda/nodejs:${/nodejs(\d+)/.exec(spec.runtime)![1]}` : 'host'
 }
 
 /** The environment the image gives the runtime: the function's variables and sai's. */
@@ -101,7 +131,7 @@ function imageEnvironment(spec: FunctionSpec, modelName: string | undefined): Re
   return env
 }
 
-async function resolveBase(options: PackageOptions, architecture: 'x86_64' | 'arm64', tmpDir: string) {
+async function resolveBase(options: ImageOptions, architecture: 'x86_64' | 'arm64', tmpDir: string) {
   if (options.base === 'host') {
     options.onProgress?.('base: this machine (node, its libraries, CA certificates)')
     const host = await hostBase()
@@ -153,66 +183,77 @@ export async function packageFunction(options: PackageOptions): Promise<PackageR
   const architecture = options.architecture ?? spec.architecture
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'sai-package-'))
   try {
-    const base = await resolveBase(options, architecture, tmpDir)
-    options.onProgress?.('dependencies: pruning production packages')
-    const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture})
-    const model = spec.modelPath === undefined ? undefined : await prepareModel(spec, spec.modelPath, options, tmpDir)
-    const modelName = model?.packaged.name
-    const specs: LayerSpec[] = [runtimeLayer(dependencies.layer), ...(model ? [modelLayer(model.file, model.packaged.name)] : []), functionLayer(spec)]
-    const built: BuiltLayer[] = []
-    for (const layerSpec of specs) {
-      options.onProgress?.(`layer: ${layerSpec.name} (${layerSpec.entries.length} entries)`)
-      built.push(await buildLayerCached(layerSpec, {sourceDateEpoch: options.sourceDateEpoch, tmpDir, cacheDir: options.cacheDir}))
-    }
-    const image = buildImage({
-      architecture,
-      layers: [...base.layers, ...built],
-      base: base.base,
-      sourceDateEpoch: options.sourceDateEpoch,
-      config: {
-        ...base.config,
-        env: {...base.config.env, ...imageEnvironment(spec, modelName)},
-        cmd: spec.handler ? [spec.handler] : undefined,
-        workingDir: TASK_ROOT,
-        labels: {'dev.sai.function': JSON.stringify(specLabel(spec))},
-      },
-    })
-    const violations = await checkLambdaRules(image, {architecture})
-    if (violations.length > 0) {
-      throw new SaiError('SAI_IMAGE_INVALID', `the image breaks ${violations.length} of AWS Lambda's rules:\n${violations.map((v) => `  - ${v.rule}${v.layer ? ` (layer ${v.layer})` : ''}: ${v.found}; fix: ${v.fix}`).join('\n')}`, {
-        hint: 'Lambda would refuse this image at deploy time; fix each rule above (all are listed, not just the first)',
-      })
-    }
-    const pushed = await writeOutput(image, options, spec)
-    const cachedDigests = new Set([...base.layers, ...built].filter((l) => 'cached' in l && l.cached).map((l) => l.descriptor.digest))
-    const layers: LayerReport[] = image.layers.map((layer) => ({
-      name: layer.name ?? (layer.origin === 'base' ? 'base' : 'layer'),
-      digest: layer.descriptor.digest,
-      bytes: layer.descriptor.size,
-      uncompressedBytes: layer.uncompressedSize ?? 0,
-      entries: layer.paths?.length ?? 0,
-      origin: layer.origin === 'base' ? 'base' : 'built',
-      cached: cachedDigests.has(layer.descriptor.digest),
-    }))
-    return {
-      function: spec.name,
-      architecture,
-      base: base.description,
-      output: describeOutput(options.output),
-      manifestDigest: image.manifest.descriptor.digest,
-      mediaType: image.manifest.descriptor.mediaType,
-      layers,
-      dependencies: {
-        bytesBefore: dependencies.bytesBefore,
-        bytesAfter: dependencies.bytesAfter,
-        packages: dependencies.packages.map(({name, version, bytesBefore, bytesAfter}) => ({name, version, bytesBefore, bytesAfter})),
-      },
-      addedBytes: built.reduce((sum, layer) => sum + layer.descriptor.size, 0),
-      model: model && {original: model.original, packaged: model.packaged, quantize: model.quantize, optimize: model.optimize, accuracy: model.accuracy},
-      pushed,
-    }
+    if (options.output.kind === 'zip') return await packageZip(spec, architecture, options, options.output.file, tmpDir)
+    return await packageImage(spec, architecture, {...options, base: options.base ?? defaultBase(spec, options.output)}, tmpDir)
   } finally {
     rmSync(tmpDir, {recursive: true, force: true})
+  }
+}
+
+type ImageOptions = PackageOptions & {base: string}
+
+async function packageImage(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', options: ImageOptions, tmpDir: string): Promise<PackageResult> {
+  const base = await resolveBase(options, architecture, tmpDir)
+  options.onProgress?.('dependencies: pruning production packages')
+  const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture})
+  const model = spec.modelPath === undefined ? undefined : await prepareModel(spec, spec.modelPath, options, tmpDir)
+  const modelName = model?.packaged.name
+  const specs: LayerSpec[] = [runtimeLayer(dependencies.layer), ...(model ? [modelLayer(model.file, model.packaged.name)] : []), functionLayer(spec)]
+  const built: BuiltLayer[] = []
+  for (const layerSpec of specs) {
+    options.onProgress?.(`layer: ${layerSpec.name} (${layerSpec.entries.length} entries)`)
+    built.push(await buildLayerCached(layerSpec, {sourceDateEpoch: options.sourceDateEpoch, tmpDir, cacheDir: options.cacheDir}))
+  }
+  const image = buildImage({
+    architecture,
+    layers: [...base.layers, ...built],
+    base: base.base,
+    sourceDateEpoch: options.sourceDateEpoch,
+    config: {
+      ...base.config,
+      env: {...base.config.env, ...imageEnvironment(spec, modelName)},
+      cmd: spec.handler ? [spec.handler] : undefined,
+      workingDir: TASK_ROOT,
+      labels: {'dev.sai.function': JSON.stringify(specLabel(spec))},
+    },
+  })
+  const violations = await checkLambdaRules(image, {architecture})
+  if (violations.length > 0) {
+    throw new SaiError('SAI_IMAGE_INVALID', `the image breaks ${violations.length} of AWS Lambda's rules:\n${violations.map((v) => `  - ${v.rule}${v.layer ? ` (layer ${v.layer})` : ''}: ${v.found}; fix: ${v.fix}`).join('\n')}`, {
+      hint: 'Lambda would refuse this image at deploy time; fix each rule above (all are listed, not just the first)',
+    })
+  }
+  const pushed = await writeOutput(image, options, spec)
+  const cachedDigests = new Set([...base.layers, ...built].filter((l) => 'cached' in l && l.cached).map((l) => l.descriptor.digest))
+  const layers: LayerReport[] = image.layers.map((layer) => ({
+    name: layer.name ?? (layer.origin === 'base' ? 'base' : 'layer'),
+    digest: layer.descriptor.digest,
+    bytes: layer.descriptor.size,
+    uncompressedBytes: layer.uncompressedSize ?? 0,
+    entries: layer.paths?.length ?? 0,
+    origin: layer.origin === 'base' ? 'base' : 'built',
+    cached: cachedDigests.has(layer.descriptor.digest),
+  }))
+  const compressed = built.reduce((sum, layer) => sum + layer.descriptor.size, 0)
+  const uncompressed = built.reduce((sum, layer) => sum + layer.uncompressedSize, 0)
+  return {
+    function: spec.name,
+    format: 'image',
+    advice: formatAdvice('image', compressed, uncompressed),
+    architecture,
+    base: base.description,
+    output: describeOutput(options.output),
+    manifestDigest: image.manifest.descriptor.digest,
+    mediaType: image.manifest.descriptor.mediaType,
+    layers,
+    dependencies: {
+      bytesBefore: dependencies.bytesBefore,
+      bytesAfter: dependencies.bytesAfter,
+      packages: dependencies.packages.map(({name, version, bytesBefore, bytesAfter}) => ({name, version, bytesBefore, bytesAfter})),
+    },
+    addedBytes: built.reduce((sum, layer) => sum + layer.descriptor.size, 0),
+    model: model && {original: model.original, packaged: model.packaged, quantize: model.quantize, optimize: model.optimize, accuracy: model.accuracy},
+    pushed,
   }
 }
 
@@ -264,15 +305,79 @@ function sampleRequests(spec: FunctionSpec): unknown[] | undefined {
   return requests.length > 0 ? requests : undefined
 }
 
+/** The handler Lambda is configured with for a zip package: the generated module at its root. */
+export const ZIP_HANDLER = ZIP_HANDLER_NAME
+const ZIP_HANDLER_BUNDLE = path.join(path.dirname(SAI_BOOTSTRAP), 'zip-handler.js')
+
+/**
+ * Zip on AWS's managed runtime: lambda-perf measures nodejs20.x zip inits at ≈141 ms p50 against
+ * ≈262 ms for images (REFERENCE.md), for small functions; beyond the zip limits only an image works.
+ */
+function formatAdvice(format: 'image' | 'zip', compressedBytes: number, uncompressedBytes: number): string {
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+  const fits = compressedBytes <= ZIP_LIMITS.zippedBytes && uncompressedBytes <= ZIP_LIMITS.unzippedBytes
+  if (format === 'zip') return `zip: Lambda initializes zip packages of small Node functions about twice as fast as images (lambda-perf, nodejs20.x: Init Duration p50 ≈141 ms zip vs ≈262 ms image); this one is ${mb(compressedBytes)} zipped (limit 50 MB) and ${mb(uncompressedBytes)} unzipped (limit 250 MB)`
+  if (fits) return `this function would fit a zip package (≈${mb(compressedBytes)} compressed, ${mb(uncompressedBytes)} uncompressed): zip inits are about twice as fast as images for small Node functions (lambda-perf: ≈141 vs ≈262 ms p50) — try --output zip:FILE`
+  return `an image is the only choice: ${mb(uncompressedBytes)} uncompressed is beyond a zip's limits (50 MB zipped, 250 MB unzipped); Lambda loads image chunks lazily, so bytes never read at init cost little`
+}
+
+async function packageZip(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', options: PackageOptions, file: string, tmpDir: string): Promise<PackageResult> {
+  options.onProgress?.('dependencies: pruning production packages')
+  // No runtime directory: on the managed runtime, sai's handler module sits in the task root beside node_modules.
+  const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture, runtimeDir: null})
+  const model = spec.modelPath === undefined ? undefined : await prepareModel(spec, spec.modelPath, options, tmpDir)
+  const settings = {model: model && `${path.posix.relative(TASK_ROOT, MODEL_DIR)}/${model.packaged.name}`, handler: spec.handler, batchLimit: spec.batch, intraOpNumThreads: spec.intraOpNumThreads}
+  const shim = `// Generated by sai package. Lambda's handler setting: "${ZIP_HANDLER}".\nimport {createHandler} from './.sai/zip-handler.mjs'\n\nexport const handler = await createHandler(${JSON.stringify(settings)})\n`
+  const entries: LayerEntry[] = [
+    ...dependencies.layer.entries,
+    ...(model ? modelLayer(model.file, model.packaged.name).entries : []),
+    ...functionLayer(spec).entries,
+    {path: `${TASK_ROOT}/.sai/zip-handler.mjs`, type: 'file', mode: 0o644, source: {file: ZIP_HANDLER_BUNDLE}},
+    {path: `${TASK_ROOT}/.sai/function.json`, type: 'file', mode: 0o644, source: {bytes: Buffer.from(JSON.stringify({...specLabel(spec), environment: spec.environment}))}},
+    {path: `${TASK_ROOT}/sai-handler.mjs`, type: 'file', mode: 0o644, source: {bytes: Buffer.from(shim)}},
+  ]
+  const unzipped = entries.reduce((sum, e) => sum + (e.source && 'file' in e.source ? statSync(e.source.file).size : e.source && 'bytes' in e.source ? e.source.bytes.length : 0), 0)
+  if (unzipped > ZIP_LIMITS.unzippedBytes) {
+    throw new SaiError('SAI_ZIP_TOO_LARGE', `${spec.name} is ${(unzipped / 1e6).toFixed(1)} MB unzipped; a Lambda zip package may hold 250 MB (262,144,000 bytes) at most`, {
+      hint: 'package it as an image (--output oci:DIR, docker-archive:FILE or registry:REF): images may be 10 GB',
+    })
+  }
+  options.onProgress?.(`writing ${file}`)
+  const written = await writeZip(entries, file, options.sourceDateEpoch)
+  if (written.bytes > ZIP_LIMITS.zippedBytes) {
+    rmSync(file, {force: true})
+    throw new SaiError('SAI_ZIP_TOO_LARGE', `${spec.name} is ${(written.bytes / 1e6).toFixed(1)} MB zipped; Lambda accepts a zip of 50 MB (52,428,800 bytes) at most for direct upload`, {
+      hint: 'package it as an image instead (--output oci:DIR, docker-archive:FILE or registry:REF), or quantize the model (--quantize int8)',
+    })
+  }
+  return {
+    function: spec.name,
+    format: 'zip',
+    architecture,
+    base: `AWS managed runtime ${spec.runtime}`,
+    output: `zip:${file}`,
+    layers: [],
+    zip: {handler: ZIP_HANDLER, runtime: spec.runtime, bytes: written.bytes, uncompressedBytes: written.uncompressedBytes, entries: written.entries},
+    advice: formatAdvice('zip', written.bytes, written.uncompressedBytes),
+    dependencies: {
+      bytesBefore: dependencies.bytesBefore,
+      bytesAfter: dependencies.bytesAfter,
+      packages: dependencies.packages.map(({name, version, bytesBefore, bytesAfter}) => ({name, version, bytesBefore, bytesAfter})),
+    },
+    addedBytes: written.bytes,
+    model: model && {original: model.original, packaged: model.packaged, quantize: model.quantize, optimize: model.optimize, accuracy: model.accuracy},
+  }
+}
+
 /** The spec's settings, carried in the image so `sai emulate --image` runs it as configured. */
 function specLabel(spec: FunctionSpec) {
   const {name, memory, timeout, ephemeralStorage, architecture, runtime, reservedConcurrency, provisionedConcurrency, batch, budgets} = spec
   return {name, memory, timeout, ephemeralStorage, architecture, runtime, reservedConcurrency, provisionedConcurrency, batch, budgets: Object.fromEntries(budgets.map((b) => [b.metric, b.limit]))}
 }
 
-const describeOutput = (output: Output) => (output.kind === 'oci' ? `oci:${output.dir}` : output.kind === 'docker-archive' ? `docker-archive:${output.file}` : `registry:${output.reference}`)
+const describeOutput = (output: Output) => (output.kind === 'oci' ? `oci:${output.dir}` : output.kind === 'docker-archive' ? `docker-archive:${output.file}` : output.kind === 'zip' ? `zip:${output.file}` : `registry:${output.reference}`)
 
-async function writeOutput(image: Image, options: PackageOptions, spec: FunctionSpec): Promise<PackageResult['pushed']> {
+async function writeOutput(image: Image, options: ImageOptions, spec: FunctionSpec): Promise<PackageResult['pushed']> {
   const {output} = options
   try {
     if (output.kind === 'oci') {
@@ -289,6 +394,7 @@ async function writeOutput(image: Image, options: PackageOptions, spec: Function
     if (!(error instanceof OutputExistsError)) throw error
     throw new SaiError('SAI_FILE_EXISTS', error.message, {hint: 'remove it, or choose another --output path'})
   }
+  if (output.kind !== 'registry') throw new Error(`unexpected output kind ${output.kind}`)
   const reference = parseReferenceOrFail(output.reference, '--output registry:')
   const client = new RegistryClient(reference.registry, {credentials: options.credentials})
   const baseReference = options.base === 'host' ? undefined : parseReference(options.base)

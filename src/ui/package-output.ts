@@ -16,11 +16,12 @@ export function formatPackageResult(result: PackageResult): string {
     table.push([`${layer.origin === 'base' ? chalk.dim(layer.name) : layer.name}${layer.cached ? chalk.dim(' (cached)') : ''}`, formatBytes(layer.bytes), layer.uncompressedBytes ? formatBytes(layer.uncompressedBytes) : '–', layer.entries || '–', chalk.dim(layer.digest.slice(0, 19))])
   }
   const {dependencies: deps} = result
+  const zip = result.zip
   const lines = [
     chalk.bold.cyan(`${result.function}: ${result.output}`),
-    table.toString(),
-    `base: ${result.base}; ${result.architecture}; manifest ${result.manifestDigest}`,
-    `added on top of the base: ${formatBytes(result.addedBytes)} compressed`,
+    ...(zip
+      ? [`zip for ${zip.runtime}: ${formatBytes(zip.bytes)} zipped, ${formatBytes(zip.uncompressedBytes)} unzipped, ${zip.entries} entries; set the function's handler to ${chalk.bold(zip.handler)}`]
+      : [table.toString(), `base: ${result.base}; ${result.architecture}; manifest ${result.manifestDigest}`, `added on top of the base: ${formatBytes(result.addedBytes)} compressed`]),
     `dependencies pruned: ${formatBytes(deps.bytesBefore)} → ${formatBytes(deps.bytesAfter)} (${deps.packages.filter((p) => p.bytesAfter > 0).map((p) => `${p.name} ${formatBytes(p.bytesAfter)}`).join(', ') || 'none'})`,
   ]
   const model = result.model
@@ -36,6 +37,7 @@ export function formatPackageResult(result: PackageResult): string {
       for (const note of a.notes) lines.push(chalk.dim(`  ${note}`))
     }
   }
+  lines.push(chalk.dim(result.advice))
   if (result.pushed) lines.push(`pushed: ${result.pushed.uploaded} blob(s) uploaded (${formatBytes(result.pushed.bytesUploaded)}), ${result.pushed.skipped} already there, ${result.pushed.mounted} mounted`)
   return lines.join('\n')
 }
