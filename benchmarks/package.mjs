@@ -11,7 +11,10 @@
 // Everything runs in this process on the compiled dist/ (the machine's 2 cores are shared with the
 // emulator's environments): keep other load off while it runs.
 //
-//   node benchmarks/package.mjs [--reps 3] [--rounds 3] [--cold-samples 15] [--keep]
+//   node benchmarks/package.mjs [--reps 3] [--rounds 3] [--cold-samples 15] [--keep] [--sai DIR]
+//
+// --sai DIR measures the dist/ of another copy of sai (default: this checkout), e.g. a snapshot of
+// dist/ with package.json and a node_modules symlink beside it, when others rebuild this tree.
 import {cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -19,22 +22,23 @@ import {parseArgs} from 'node:util'
 import {machine, median} from './lib/measure.mjs'
 import {ROOT} from './lib/targets.mjs'
 
-const {values} = parseArgs({options: {reps: {type: 'string', default: '3'}, rounds: {type: 'string', default: '3'}, 'cold-samples': {type: 'string', default: '15'}, keep: {type: 'boolean', default: false}}})
+const {values} = parseArgs({options: {reps: {type: 'string', default: '3'}, rounds: {type: 'string', default: '3'}, 'cold-samples': {type: 'string', default: '15'}, keep: {type: 'boolean', default: false}, sai: {type: 'string', default: ROOT}}})
 const reps = Number(values.reps)
 const rounds = Number(values.rounds)
 const coldSamples = Number(values['cold-samples'])
 
-const {packageFunction} = await import(path.join(ROOT, 'dist/services/package.js'))
-const {bench} = await import(path.join(ROOT, 'dist/services/bench.js'))
-const {writeMlpModel} = await import(path.join(ROOT, 'dist/packager/model/test-models.js'))
-const {buildLayer} = await import(path.join(ROOT, 'dist/packager/oci/layer.js'))
-const {mulberry32} = await import(path.join(ROOT, 'dist/bench/random.js'))
+const DIST = path.join(path.resolve(values.sai), 'dist')
+const {packageFunction} = await import(path.join(DIST, 'services/package.js'))
+const {bench} = await import(path.join(DIST, 'services/bench.js'))
+const {writeMlpModel} = await import(path.join(DIST, 'packager/model/test-models.js'))
+const {buildLayer} = await import(path.join(DIST, 'packager/oci/layer.js'))
+const {mulberry32} = await import(path.join(DIST, 'bench/random.js'))
 
 const log = (message) => console.error(message)
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`
 const load = () => os.loadavg().map((x) => Number(x.toFixed(2)))
 // The tree is shared: a rebuild of dist/ during the run would mix two builds' numbers, so it is recorded.
-const distBuiltAt = () => statSync(path.join(ROOT, 'dist/services/package.js')).mtime.toISOString()
+const distBuiltAt = () => statSync(path.join(DIST, 'services/package.js')).mtime.toISOString()
 const work = mkdtempSync(path.join(os.tmpdir(), 'sai-bench-package-'))
 let outputs = 0
 const freshOutput = () => path.join(work, 'out', String(++outputs))
@@ -223,7 +227,7 @@ const report = {
   benchmark: 'package',
   date: new Date().toISOString(),
   machine: await machine(),
-  settings: {reps, rounds, coldSamples, base: 'host', sourceDateEpoch: 0, minCosine: 0.99, workDir: work},
+  settings: {reps, rounds, coldSamples, base: 'host', sourceDateEpoch: 0, minCosine: 0.99, workDir: work, dist: DIST},
   distBuiltAt: {start: distBuiltAt()},
   loadAverage: {start: load()},
   naive: {

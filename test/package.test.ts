@@ -10,6 +10,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeMlpModel} from '../src/packager/model/test-models.js'
 import {readImage} from '../src/packager/oci/layout.js'
+import {extractZip} from '../src/packager/zip.js'
 import {parseReference, RegistryClient} from '../src/packager/oci/registry.js'
 import {bench} from '../src/services/bench.js'
 import {defaultBase, packageFunction, parseOutput, type PackageOptions} from '../src/services/package.js'
@@ -133,6 +134,33 @@ describe('sai package: zip', () => {
     }
   })
 
+  it('--bundle: one module in place of the function\'s JS files and the packages it bundled', async () => {
+    const dir = functionDir({
+      'sai.yaml': 'name: bundled\nhandler: handler.handler\nmemory: 512\n',
+      'handler.mjs': "import {greet} from './lib/greet.mjs'\nimport shout from 'shout'\nexport const handler = async (event) => ({message: shout(greet(event.name))})\n",
+      'lib/greet.mjs': 'export const greet = (name) => `hello ${name}`\n',
+      'package.json': '{"name": "bundled", "dependencies": {"shout": "1.0.0"}}',
+      'package-lock.json': '{"lockfileVersion": 3}',
+      'node_modules/shout/package.json': '{"name": "shout", "version": "1.0.0", "main": "index.js"}',
+      'node_modules/shout/index.js': 'module.exports = (text) => text.toUpperCase()\n',
+    })
+    const file = path.join(work, 'bundled.zip')
+    const result = await packageFunction(options({specPath: dir, bundle: true, output: {kind: 'zip', file}}))
+    expect(result.bundled).toMatchObject({module: '/var/task/handler.mjs'})
+    const unpacked = path.join(work, 'bundled')
+    await extractZip(file, unpacked)
+    expect(existsSync(path.join(unpacked, 'handler.mjs'))).toBe(true)
+    expect(existsSync(path.join(unpacked, 'lib/greet.mjs'))).toBe(false)
+    expect(existsSync(path.join(unpacked, 'node_modules/shout'))).toBe(false)
+    const running = await emulate([], {imagePaths: [file]})
+    try {
+      const answer = await invoke(running.client, {FunctionName: 'bundled', Payload: {name: 'lambda'}})
+      expect(answer.json).toEqual({message: 'HELLO LAMBDA'})
+    } finally {
+      await running.close()
+    }
+  })
+
   it('refuses a zip over Lambda\'s 50 MB and leaves no file', async () => {
     const dir = functionDir({'sai.yaml': 'name: huge\nmodel: huge.onnx\n'})
     // Random bytes do not compress: 60 MB stays 60 MB zipped (it is never loaded, only packed).
@@ -164,6 +192,14 @@ describe('sai package: registries', () => {
     // Pushing again uploads nothing.
     const again = await packageFunction(options({output: {kind: 'registry', reference: `${registry.host}/det:1`}}))
     expect(again.pushed).toMatchObject({uploaded: 0, skipped: 5})
+    // And the emulator runs it straight from the registry.
+    const running = await emulate([], {imagePaths: [`${registry.host}/det:1`]})
+    try {
+      const answer = await invoke(running.client, {FunctionName: 'ocr-det', Payload: detSample})
+      expect(answer.FunctionError).toBeUndefined()
+    } finally {
+      await running.close()
+    }
   })
 
   it('builds on a base that lives in the registry, mounting its layers instead of uploading them', async () => {

@@ -35,7 +35,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
 
   static override flags = {
     spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one).', default: 'sai.yaml'}),
-    image: Flags.string({summary: 'Bench an image built by `sai package` (OCI layout directory or docker-archive) instead of the spec: the bytes that ship.', exclusive: ['zip']}),
+    image: Flags.string({summary: 'Bench an image built by `sai package` (OCI layout directory, docker-archive, or registry HOST/REPO:TAG) instead of the spec: the bytes that ship.', exclusive: ['zip']}),
     zip: Flags.string({summary: 'Bench a zip built by `sai package --output zip:FILE` instead of the spec.'}),
     backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),
     burst: Flags.integer({summary: 'Burst phase: N concurrent invokes from zero environments, then N warm.', min: 1, max: LAMBDA_LIMITS.accountConcurrency, helpGroup: 'PHASES'}),

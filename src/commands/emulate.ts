@@ -18,7 +18,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
 
   static override flags = {
     spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, multipleNonGreedy: true, default: ['sai.yaml']}),
-    image: Flags.string({summary: 'An image built by `sai package` (OCI layout directory or docker-archive): runs the packaged bytes; repeatable.', multiple: true, multipleNonGreedy: true}),
+    image: Flags.string({summary: 'An image built by `sai package` (OCI layout directory, docker-archive, or registry HOST/REPO:TAG): runs the packaged bytes; repeatable.', multiple: true, multipleNonGreedy: true}),
     zip: Flags.string({summary: 'A zip built by `sai package --output zip:FILE`, run as the managed runtime would; repeatable.', multiple: true, multipleNonGreedy: true}),
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
     port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),

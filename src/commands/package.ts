@@ -33,6 +33,7 @@ Bases: --base host builds a minimal base from this machine's node and the librar
       if (!(value > 0 && value <= 1)) throw new Error(`expected a number in (0, 1], found "${input}"`)
       return value
     }})(),
+    bundle: Flags.boolean({summary: "Bundle the handler and what it imports into one module (esbuild); onnxruntime-node stays a package.", default: false}),
     'no-cache': Flags.boolean({summary: 'Build every layer anew instead of reusing unchanged ones (kept in $SAI_CACHE_DIR, default ~/.cache/sai).', default: false}),
     username: Flags.string({summary: 'Registry user (basic auth, or a token login).', env: 'SAI_REGISTRY_USERNAME'}),
     password: Flags.string({summary: 'Registry password or token.', env: 'SAI_REGISTRY_PASSWORD', dependsOn: ['username']}),
@@ -50,6 +51,7 @@ Bases: --base host builds a minimal base from this machine's node and the librar
       quantize: flags.quantize === 'none' ? undefined : flags.quantize === 'int8' ? 'int8-dynamic' : flags.quantize,
       minCosine: flags['min-cosine'],
       cacheDir: flags['no-cache'] ? undefined : defaultCacheDir(),
+      bundle: flags.bundle,
       credentials: flags.username ? {username: flags.username, password: flags.password ?? ''} : undefined,
       onProgress: (message) => this.progress(message),
     })

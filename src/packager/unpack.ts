@@ -3,15 +3,16 @@
  * extracted under a directory, and the function is described from the image itself — its label,
  * environment and CMD — so `sai emulate --image` runs exactly the bytes that ship.
  */
-import {createWriteStream, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
+import {createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {SaiError} from '../errors/sai-error.js'
 import {parseSpec, type FunctionSpec} from '../spec/load.js'
 import {SAI_RUNTIME_IMAGE_PATH} from './base/host.js'
 import {TASK_ROOT} from './function-layers.js'
-import type {Image} from './oci/image.js'
+import type {ImageConfig} from './oci/image.js'
 import {readImage} from './oci/layout.js'
+import {parseReference, RegistryClient, RegistryError} from './oci/registry.js'
 import {readTar} from './oci/tar.js'
 import {extractZip} from './zip.js'
 
@@ -23,17 +24,39 @@ export const FUNCTION_LABEL = 'dev.sai.function'
 /** Variables sai's package sets for its runtime; the rest of the image's Env is the function's own. */
 const PACKAGE_VARIABLES = new Set(['SAI_MODEL', 'SAI_BATCH_LIMIT', 'SAI_INTRA_OP_THREADS', 'PATH', 'LANG', 'TZ', 'LD_LIBRARY_PATH', 'SSL_CERT_FILE', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', 'NODE_PATH'])
 
-export async function unpackImage(source: string, root: string): Promise<FunctionSpec> {
-  let image: Image
+/** An image's config and a way to read each layer: from a layout, an archive, or a registry. */
+interface ImageSource {
+  config: ImageConfig
+  layers: {open(): Promise<NodeJS.ReadableStream> | NodeJS.ReadableStream}[]
+}
+
+async function openImage(source: string): Promise<ImageSource> {
+  if (!existsSync(source) && /^[\w.-]+(:\d+)?\/[^:@]+([:@].+)?$/.test(source)) {
+    // Not a path: a registry reference. Only the layers sai added are downloaded.
+    const reference = parseReference(source)
+    const client = new RegistryClient(reference.registry)
+    try {
+      const pulled = await client.pull(reference)
+      return {config: JSON.parse(pulled.config.bytes.toString('utf8')) as ImageConfig, layers: pulled.layers.map((descriptor) => ({open: () => client.openBlob(reference.repository, descriptor)}))}
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error
+      throw new SaiError(error.category === 'unreachable' ? 'SAI_REGISTRY_UNREACHABLE' : error.category === 'unauthorized' ? 'SAI_REGISTRY_UNAUTHORIZED' : 'SAI_REGISTRY_ERROR', error.message, {hint: error.hint, cause: error})
+    }
+  }
   try {
-    image = await readImage(source)
+    const image = await readImage(source)
+    return {config: image.config.json, layers: image.layers}
   } catch (error) {
     throw new SaiError('SAI_IMAGE_INVALID', `cannot read the image ${source}: ${(error as Error).message}`, {
-      hint: 'pass an OCI layout directory or a docker-archive written by `sai package`',
+      hint: 'pass an OCI layout directory, a docker-archive or a registry reference written by `sai package`',
       cause: error,
     })
   }
-  const config = image.config.json.config ?? {}
+}
+
+export async function unpackImage(source: string, root: string): Promise<FunctionSpec> {
+  const image = await openImage(source)
+  const config = image.config.config ?? {}
   const label = config.Labels?.[FUNCTION_LABEL]
   if (label === undefined) {
     throw new SaiError('SAI_IMAGE_INVALID', `${source} was not built by \`sai package\`: its config has no ${FUNCTION_LABEL} label`, {
@@ -41,7 +64,7 @@ export async function unpackImage(source: string, root: string): Promise<Functio
     })
   }
   // sai's layers are the last ones, named in the history; the base's stay in the base.
-  const history = (image.config.json.history ?? []).filter((h) => !h.empty_layer)
+  const history = (image.config.history ?? []).filter((h) => !h.empty_layer)
   const ours = image.layers.filter((_, i) => history[i]?.created_by?.startsWith('sai package: ') && !history[i]!.created_by!.includes(': base layer'))
   for (const layer of ours) await extractLayer(await layer.open(), root)
 

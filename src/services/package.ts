@@ -24,7 +24,8 @@ import {SAI_BOOTSTRAP} from '../emulator/emulator.js'
 import {optimizeModel} from '../packager/model/optimize.js'
 import {quantizeModelFile, type QuantizeMode, type QuantizeReport} from '../packager/model/quantize.js'
 import {verifyModel, type ModelCost, type OutputAgreement} from '../packager/model/verify.js'
-import {pruneDependencies} from '../packager/prune/dependencies.js'
+import {bundleFunction, pruneDependencies} from '../packager/prune/dependencies.js'
+import {splitHandler} from '../runtime/handler-loader.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
 
 export type Output = {kind: 'oci'; dir: string} | {kind: 'docker-archive'; file: string} | {kind: 'registry'; reference: string} | {kind: 'zip'; file: string}
@@ -45,6 +46,8 @@ export interface PackageOptions {
   minCosine: number
   /** Where built layers are kept between builds; undefined: no cache. */
   cacheDir?: string
+  /** Bundle the handler and its imports into one module (esbuild); onnxruntime-node and native packages stay external. */
+  bundle?: boolean
   onProgress?(message: string): void
 }
 
@@ -86,6 +89,8 @@ export interface PackageResult {
   dependencies: {bytesBefore: number; bytesAfter: number; packages: {name: string; version: string; bytesBefore: number; bytesAfter: number}[]}
   /** Layers sai added, compressed: what a deploy uploads on top of the base. */
   addedBytes: number
+  /** --bundle: the one module that replaced the function's JS files. */
+  bundled?: {module: string; bytes: number; sourceBytes: number; inputs: number}
   model?: ModelReport
   pushed?: {uploaded: number; skipped: number; mounted: number; bytesUploaded: number}
 }
@@ -192,13 +197,38 @@ export async function packageFunction(options: PackageOptions): Promise<PackageR
 
 type ImageOptions = PackageOptions & {base: string}
 
+/**
+ * The function's code and its dependencies: its directory and what it imports, or — with --bundle —
+ * one module in place of its JS files, and only the packages the bundle leaves external.
+ */
+async function functionContent(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', options: PackageOptions, runtimeDir?: null) {
+  options.onProgress?.('dependencies: pruning production packages')
+  if (!options.bundle || spec.handler === undefined) {
+    const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture, runtimeDir})
+    return {dependencies, code: functionLayer(spec), bundled: undefined}
+  }
+  const {modulePath} = splitHandler(spec.handler)
+  const source = ['.js', '.mjs', '.cjs'].map((ext) => path.join(spec.dir, modulePath + ext)).find((file) => existsSync(file))!
+  options.onProgress?.(`bundling ${path.relative(spec.dir, source)}`)
+  const bundle = await bundleFunction(source, {external: ['onnxruntime-node']})
+  const packages = bundle.externals.filter((name) => name !== 'onnxruntime-node')
+  const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, architecture, runtimeDir, packages})
+  const layer = functionLayer(spec)
+  const bundledPath = `${TASK_ROOT}/${modulePath}.mjs`
+  const code: LayerSpec = {
+    name: layer.name,
+    entries: [...layer.entries.filter((e) => !/\.(m|c)?js$/.test(e.path)), {path: bundledPath, type: 'file', mode: 0o644, source: {bytes: bundle.code}}],
+  }
+  const before = layer.entries.filter((e) => /\.(m|c)?js$/.test(e.path) && e.source && 'file' in e.source).reduce((sum, e) => sum + statSync((e.source as {file: string}).file).size, 0)
+  return {dependencies, code, bundled: {module: bundledPath, bytes: bundle.code.length, sourceBytes: before, inputs: bundle.inputs.length}}
+}
+
 async function packageImage(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', options: ImageOptions, tmpDir: string): Promise<PackageResult> {
   const base = await resolveBase(options, architecture, tmpDir)
-  options.onProgress?.('dependencies: pruning production packages')
-  const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture})
+  const {dependencies, code, bundled} = await functionContent(spec, architecture, options)
   const model = spec.modelPath === undefined ? undefined : await prepareModel(spec, spec.modelPath, options, tmpDir)
   const modelName = model?.packaged.name
-  const specs: LayerSpec[] = [runtimeLayer(dependencies.layer), ...(model ? [modelLayer(model.file, model.packaged.name)] : []), functionLayer(spec)]
+  const specs: LayerSpec[] = [runtimeLayer(dependencies.layer), ...(model ? [modelLayer(model.file, model.packaged.name)] : []), code]
   const built: BuiltLayer[] = []
   for (const layerSpec of specs) {
     options.onProgress?.(`layer: ${layerSpec.name} (${layerSpec.entries.length} entries)`)
@@ -253,6 +283,7 @@ async function packageImage(spec: FunctionSpec, architecture: 'x86_64' | 'arm64'
     },
     addedBytes: built.reduce((sum, layer) => sum + layer.descriptor.size, 0),
     model: model && {original: model.original, packaged: model.packaged, quantize: model.quantize, optimize: model.optimize, accuracy: model.accuracy},
+    bundled,
     pushed,
   }
 }
@@ -322,16 +353,15 @@ function formatAdvice(format: 'image' | 'zip', compressedBytes: number, uncompre
 }
 
 async function packageZip(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', options: PackageOptions, file: string, tmpDir: string): Promise<PackageResult> {
-  options.onProgress?.('dependencies: pruning production packages')
   // No runtime directory: on the managed runtime, sai's handler module sits in the task root beside node_modules.
-  const dependencies = await pruneDependencies({dir: spec.dir, modelPath: spec.modelPath, handler: spec.handler, architecture, runtimeDir: null})
+  const {dependencies, code, bundled} = await functionContent(spec, architecture, options, null)
   const model = spec.modelPath === undefined ? undefined : await prepareModel(spec, spec.modelPath, options, tmpDir)
   const settings = {model: model && `${path.posix.relative(TASK_ROOT, MODEL_DIR)}/${model.packaged.name}`, handler: spec.handler, batchLimit: spec.batch, intraOpNumThreads: spec.intraOpNumThreads}
   const shim = `// Generated by sai package. Lambda's handler setting: "${ZIP_HANDLER}".\nimport {createHandler} from './.sai/zip-handler.mjs'\n\nexport const handler = await createHandler(${JSON.stringify(settings)})\n`
   const entries: LayerEntry[] = [
     ...dependencies.layer.entries,
     ...(model ? modelLayer(model.file, model.packaged.name).entries : []),
-    ...functionLayer(spec).entries,
+    ...code.entries,
     {path: `${TASK_ROOT}/.sai/zip-handler.mjs`, type: 'file', mode: 0o644, source: {file: ZIP_HANDLER_BUNDLE}},
     {path: `${TASK_ROOT}/.sai/function.json`, type: 'file', mode: 0o644, source: {bytes: Buffer.from(JSON.stringify({...specLabel(spec), environment: spec.environment}))}},
     {path: `${TASK_ROOT}/sai-handler.mjs`, type: 'file', mode: 0o644, source: {bytes: Buffer.from(shim)}},
@@ -365,6 +395,7 @@ async function packageZip(spec: FunctionSpec, architecture: 'x86_64' | 'arm64', 
       packages: dependencies.packages.map(({name, version, bytesBefore, bytesAfter}) => ({name, version, bytesBefore, bytesAfter})),
     },
     addedBytes: written.bytes,
+    bundled,
     model: model && {original: model.original, packaged: model.packaged, quantize: model.quantize, optimize: model.optimize, accuracy: model.accuracy},
   }
 }

@@ -24,6 +24,7 @@ export function formatPackageResult(result: PackageResult): string {
       : [table.toString(), `base: ${result.base}; ${result.architecture}; manifest ${result.manifestDigest}`, `added on top of the base: ${formatBytes(result.addedBytes)} compressed`]),
     `dependencies pruned: ${formatBytes(deps.bytesBefore)} → ${formatBytes(deps.bytesAfter)} (${deps.packages.filter((p) => p.bytesAfter > 0).map((p) => `${p.name} ${formatBytes(p.bytesAfter)}`).join(', ') || 'none'})`,
   ]
+  if (result.bundled) lines.push(`bundled: ${result.bundled.inputs} module(s), ${formatBytes(result.bundled.sourceBytes)} of the function's own JS → ${result.bundled.module} (${formatBytes(result.bundled.bytes)})`)
   const model = result.model
   if (model && (model.quantize || model.optimize)) {
     const steps = [model.quantize && `${model.quantize.mode}: ${model.quantize.summary}`, model.optimize && `optimized (${model.optimize.level}, ${model.optimize.format})`].filter(Boolean).join('; ')
