@@ -4,11 +4,13 @@
  * on a registry base, optimized models behind the accuracy gate, and bad input.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeMlpModel} from '../src/packager/model/test-models.js'
+import {buildImage} from '../src/packager/oci/image.js'
+import {buildLayer} from '../src/packager/oci/layer.js'
 import {readImage} from '../src/packager/oci/layout.js'
 import {extractZip} from '../src/packager/zip.js'
 import {parseReference, RegistryClient} from '../src/packager/oci/registry.js'
@@ -209,6 +211,19 @@ describe('sai package: registries', () => {
     expect(result.pushed!.mounted).toBeGreaterThanOrEqual(2)
     expect(result.layers.filter((l) => l.origin === 'base').length).toBeGreaterThanOrEqual(3)
     expect(result.base).toBe(`${registry.host}/bases/node:20`)
+  })
+
+  it('refuses a base built for another architecture', async () => {
+    const layer = await buildLayer({name: 'base', entries: [{path: '/etc/os-release', type: 'file', mode: 0o644, source: {bytes: Buffer.from('ID=test\n')}}]}, {tmpDir: work})
+    const image = buildImage({architecture: 'arm64', layers: [layer], config: {entrypoint: ['/bin/true'], workingDir: '/'}})
+    const client = new RegistryClient(registry.host)
+    await client.push(parseReference(`${registry.host}/bases/arm:1`), image.manifest.bytes, {
+      blobs: [{descriptor: image.config.descriptor, content: image.config.bytes}, {descriptor: layer.descriptor, content: () => createReadStream(layer.file)}],
+    })
+    const error = await packageFunction(options({base: `${registry.host}/bases/arm:1`, output: {kind: 'oci', dir: path.join(work, 'wrong-arch')}})).catch((e: unknown) => e)
+    expect(error).toMatchObject({code: 'SAI_ARCHITECTURE_MISMATCH'})
+    expect((error as Error).message).toMatch(/linux\/arm64.*not linux\/amd64/)
+    expect(existsSync(path.join(work, 'wrong-arch'))).toBe(false)
   })
 })
 

@@ -178,7 +178,7 @@ async function registryCall<T>(call: () => Promise<T>, what: string): Promise<T>
     return await call()
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error
-    const code = error.category === 'unreachable' ? 'SAI_REGISTRY_UNREACHABLE' : error.category === 'unauthorized' ? 'SAI_REGISTRY_UNAUTHORIZED' : 'SAI_REGISTRY_ERROR'
+    const code = ({unreachable: 'SAI_REGISTRY_UNREACHABLE', unauthorized: 'SAI_REGISTRY_UNAUTHORIZED', platform: 'SAI_ARCHITECTURE_MISMATCH'} as const)[error.category as string] ?? 'SAI_REGISTRY_ERROR'
     throw new SaiError(code, `${what}: ${error.message}`, {hint: error.hint, cause: error})
   }
 }

@@ -308,10 +308,11 @@ describe('against docker-registry (distribution 2.8)', () => {
     expect((await client.pull(ref(proxy, 'sai/multi:v1'))).manifest.descriptor.digest).toBe(pushedAmd.manifest.digest)
 
     const none = await rejection(client.pull(ref(proxy, 'sai/multi:v1'), {platform: {os: 'linux', architecture: 's390x'}}))
-    expect(none.category).toBe('not-found')
+    expect(none.category).toBe('platform')
     expect(none.message).toMatch(/it has no linux\/s390x image; it has linux\/amd64, linux\/arm64\/v8$/)
     const single = await rejection(client.pull(ref(proxy, 'sai/small:v1'), {platform: {os: 'linux', architecture: 'arm64'}}))
     expect(single.message).toMatch(/it is a linux\/amd64 image, not linux\/arm64/)
+    expect(single.category).toBe('platform')
   })
 
   it('reports a missing tag as not-found with the registry, repository and its error code', async () => {

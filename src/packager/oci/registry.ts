@@ -73,7 +73,7 @@ const isLoopback = (host: string) => /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])
  * authenticating; not-found: 404, or no image for the platform asked for; refused: any other 4xx;
  * server: 5xx; invalid: bytes that do not match their digest or size, or a manifest sai cannot read.
  */
-export type RegistryErrorCategory = 'unreachable' | 'unauthorized' | 'not-found' | 'refused' | 'server' | 'invalid'
+export type RegistryErrorCategory = 'unreachable' | 'unauthorized' | 'not-found' | 'platform' | 'refused' | 'server' | 'invalid'
 
 /** One entry of the distribution error body: `{"errors":[{"code","message","detail"}]}`. */
 export interface DistributionError {
@@ -86,6 +86,7 @@ const HINTS: Record<RegistryErrorCategory, string> = {
   unreachable: 'Check the host and port and that the registry is running; a registry without TLS needs the insecure option (loopback hosts use plain HTTP already).',
   unauthorized: 'Check the credentials and that they may pull from (or push to) this repository; for ECR, the AWS credentials need ecr:GetAuthorizationToken and access to the repository.',
   'not-found': 'Check the repository, tag or digest (and the platform, for a multi-platform image).',
+  platform: 'Use an image built for the platform asked for (the function\'s architecture), or target the image\'s.',
   refused: 'The registry rejected the request; its error codes above say why.',
   server: 'The registry failed; try again later.',
   invalid: 'The bytes received or sent do not match their descriptor; try again, and check the content given to push.',
@@ -373,7 +374,7 @@ export class RegistryClient {
       const chosen = candidates.find((m) => m.platform?.os === wanted.os && m.platform.architecture === wanted.architecture && (!wanted.variant || !m.platform.variant || m.platform.variant === wanted.variant))
       if (!chosen) {
         const found = candidates.map((m) => formatPlatform(m.platform)).join(', ') || 'no image manifests'
-        throw new RegistryError({category: 'not-found', registry: this.registry, repository: ref.repository, action: `pull ${formatReference(ref)}`, reason: `it has no ${formatPlatform(wanted)} image; it has ${found}`})
+        throw new RegistryError({category: 'platform', registry: this.registry, repository: ref.repository, action: `pull ${formatReference(ref)}`, reason: `it has no ${formatPlatform(wanted)} image; it has ${found}`})
       }
       manifest = await this.getManifest(ref.repository, chosen.digest)
     }
@@ -388,7 +389,7 @@ export class RegistryClient {
         // Not JSON: reported below as an image of no platform.
       }
       if (actual.os !== options.platform.os || actual.architecture !== options.platform.architecture) {
-        throw new RegistryError({category: 'not-found', registry: this.registry, repository: ref.repository, action: `pull ${formatReference(ref)}`, reason: `it is a ${formatPlatform(actual)} image, not ${formatPlatform(options.platform)}`})
+        throw new RegistryError({category: 'platform', registry: this.registry, repository: ref.repository, action: `pull ${formatReference(ref)}`, reason: `it is a ${formatPlatform(actual)} image, not ${formatPlatform(options.platform)}`})
       }
     }
     return {reference: ref, ...(index ? {index} : {}), manifest: image, config: {descriptor: image.json.config, bytes: config}, layers: image.json.layers}
