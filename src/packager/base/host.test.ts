@@ -2,8 +2,6 @@ import {describe, it, expect, afterAll, beforeAll} from 'vitest'
 import {execFileSync, spawn} from 'node:child_process'
 import {once} from 'node:events'
 import {chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
@@ -14,6 +12,7 @@ import type {LayerEntry, LayerSpec} from '../oci/types.js'
 import {pruneDependencies} from '../prune/dependencies.js'
 import {compareVersions, GlibcVersionError, hostBase, LAMBDA_USER, NODE_IMAGE_PATH, parseLdd, SAI_RUNTIME_IMAGE_PATH, type HostBase} from './host.js'
 import {extractLayerSpec} from '../../../test/layer-helper.js'
+import {serveOneInvocation} from '../../../test/one-invocation.js'
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const BINDING = path.join(PROJECT, 'node_modules/onnxruntime-node/bin/napi-v6/linux', process.arch, 'onnxruntime_binding.node')
@@ -155,28 +154,7 @@ describe('hostBase on this machine', () => {
 
     it("answers an invocation through the image's entrypoint (sai's runtime, the model and the custom handler)", async () => {
       const event = readFileSync(path.join(PROJECT, 'fixtures/ocr-cls/events/sample.json'))
-      let answer: (body: string) => void
-      const answered = new Promise<string>((resolve) => (answer = resolve))
-      let served = false
-      const server = createServer((request, response) => {
-        if (request.method === 'GET' && request.url === '/2018-06-01/runtime/invocation/next') {
-          if (served) return // the next /next waits, as Lambda's does, until the environment is stopped
-          served = true
-          response.writeHead(200, {'Lambda-Runtime-Aws-Request-Id': 'req-1', 'Lambda-Runtime-Deadline-Ms': String(Date.now() + 30_000), 'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:123456789012:function:ocr-cls'})
-          response.end(event)
-          return
-        }
-        const chunks: Buffer[] = []
-        request.on('data', (chunk: Buffer) => chunks.push(chunk))
-        request.on('end', () => {
-          response.writeHead(202).end('{}')
-          if (request.url === '/2018-06-01/runtime/invocation/req-1/response') answer(Buffer.concat(chunks).toString())
-          else answer(`${request.url}: ${Buffer.concat(chunks).toString()}`)
-        })
-      })
-      server.listen(0, '127.0.0.1')
-      await once(server, 'listening')
-      const {port} = server.address() as AddressInfo
+      const {port, answered, close} = await serveOneInvocation(event)
       const child = inRoot(base.config.Entrypoint, {AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`, SAI_MODEL: 'model.onnx', _HANDLER: 'handler.handler', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024'})
       const stderr = text(child.stderr)
       try {
@@ -185,8 +163,7 @@ describe('hostBase on this machine', () => {
         expect(result.scores).toHaveLength(2)
       } finally {
         process.kill(-child.pid!, 'SIGKILL')
-        server.closeAllConnections()
-        server.close()
+        close()
       }
       expect(await stderr).toBe('')
     })
