@@ -48,9 +48,22 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{code: n
   })
 }
 
-/** Runtimes still alive that this process started (bench must leave none). */
-function leftoverRuntimes(): string[] {
-  return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+/**
+ * Processes still alive that this process started (bench must leave none), with their command lines;
+ * a process on its way out (a zombie, or one exiting this instant) gets a moment to go.
+ */
+async function leftoverProcesses(): Promise<string[]> {
+  const alive = () =>
+    readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).flatMap((pid) => {
+      try {
+        if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return []
+        return [`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`]
+      } catch {
+        return []
+      }
+    })
+  for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+  return alive()
 }
 
 describe('sai bench phases', () => {
@@ -90,7 +103,7 @@ describe('sai bench phases', () => {
     expect(base!.warm!.ci.p50[0]).toBeLessThanOrEqual(base!.warm!.p50)
     expect(base!.warm!.ci.p50[1]).toBeGreaterThanOrEqual(base!.warm!.p50)
     expect(base!.cost!.perThousandInvokes).toBeGreaterThan(0.0002)
-    expect(leftoverRuntimes()).toEqual([])
+    expect(await leftoverProcesses()).toEqual([])
   })
 
   it('open model at a rate: latency from intended send times, sends accounted', async () => {
