@@ -496,6 +496,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           ephemeralStorageMb: spec.ephemeralStorage,
           command: runtimeCommand(spec),
           taskRoot: spec.dir,
+          image: spec.image,
           env: this.environmentVariables(spec, initType, tmp),
         },
         onExit: (environment) => this.forget(entry, environment),

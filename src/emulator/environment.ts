@@ -34,6 +34,8 @@ export type InvocationOutcome =
 /** Epoch-ms marks of a cold start; the sai runtime reports the two in the middle. */
 export interface ColdStartMarks {
   spawnStart: number
+  /** Backend steps before the runtime ran, e.g. a container's create and start. */
+  backend?: Record<string, number>
   /** The runtime process began (its performance.timeOrigin). */
   processStart?: number
   /** The runtime's own code was loaded, before the function's init. */
@@ -127,6 +129,7 @@ export class Environment implements RuntimeApiTarget {
       await env.stop('init-failed')
       return env
     }
+    if (env.handle.startupMarks) env.marks.backend = env.handle.startupMarks
     void env.handle.exited.then((exit) => env.onExit(exit))
     return env
   }
@@ -135,9 +138,9 @@ export class Environment implements RuntimeApiTarget {
     return this.api?.address ?? ''
   }
 
-  /** Spawn → first /next, the Init Duration. */
+  /** Spawn (or, for a container, its start) → first /next: the Init Duration. */
   get initDurationMs(): number | undefined {
-    return this.marks.initDone === undefined ? undefined : this.marks.initDone - this.marks.spawnStart
+    return this.marks.initDone === undefined ? undefined : this.marks.initDone - (this.handle?.startedAt ?? this.marks.spawnStart)
   }
 
   peakMemoryMb(): number {

@@ -20,6 +20,8 @@ export interface FunctionSpec extends Omit<ParsedFunctionSpec, 'model' | 'bootst
   modelPath?: string
   /** A custom runtime command, with its program resolved against the function directory. */
   bootstrap?: string[]
+  /** The engine image that runs this function on a backend that runs images (set by `sai emulate --backend docker`). */
+  image?: string
 }
 
 export function loadSpec(specPath: string): FunctionSpec {

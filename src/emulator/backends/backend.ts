@@ -12,6 +12,12 @@ export interface EnvironmentSpec {
   command: string[]
   /** The task root (LAMBDA_TASK_ROOT): the function's code and model. */
   taskRoot: string
+  /**
+   * The image this environment runs, for backends that run images (Docker): an engine reference
+   * or image ID. Such a backend runs the image's own entrypoint with the image's paths, and takes
+   * from `env` only what is not a path on this host. The process backend runs `command` in `taskRoot`.
+   */
+  image?: string
   /** The whole environment of the runtime: Lambda's variables and the function's own, nothing of the host's. */
   env: Record<string, string>
   /** Every line the runtime writes on stdout or stderr. */
@@ -31,6 +37,13 @@ export interface EnvironmentHandle {
   readonly exited: Promise<ExitInfo>
   /** Peak memory of the environment so far, in bytes: measured, never the configured size. */
   peakMemoryBytes(): number
+  /**
+   * When the runtime itself was started (epoch ms), when that is later than the spawn began: a
+   * container is created before it starts. Init Duration counts from here, as on Lambda.
+   */
+  readonly startedAt?: number
+  /** Steps of bringing the environment up before the runtime ran (epoch ms), e.g. {containerCreated, containerStarted}. */
+  readonly startupMarks?: Record<string, number>
   /**
    * Init is over. Lambda does not throttle the CPU during init (a 128 MB function starts about as
    * fast as a 1 GB one), so backends apply the memory-proportional CPU share from here on.
