@@ -165,8 +165,8 @@ describe('sai package: zip', () => {
 
   it('refuses a zip over Lambda\'s 50 MB and leaves no file', async () => {
     const dir = functionDir({'sai.yaml': 'name: huge\nmodel: huge.onnx\n'})
-    // Random bytes do not compress: 60 MB stays 60 MB zipped (it is never loaded, only packed).
-    writeFileSync(path.join(dir, 'huge.onnx'), Buffer.alloc(60e6).map(() => Math.random() * 256))
+    // Random float weights barely compress: 67 MB of them, with onnxruntime's 18 MB, exceed 50 MB zipped.
+    await writeMlpModel(path.join(dir, 'huge.onnx'), {widths: [2048, 4096, 2048, 10]})
     const file = path.join(work, 'huge.zip')
     const out = await run(['--spec', dir, '--output', `zip:${file}`])
     expect(out.code).toBe(1)
@@ -281,6 +281,12 @@ describe('sai package: bad input', () => {
     expect(leak.stderr).toMatch(/SAI_SYMLINK_ESCAPES/)
     expect(leak.stderr).toContain(path.join(escaping, 'key'))
     expect(existsSync(path.join(work, 'leaky'))).toBe(false)
+
+    const corrupt = functionDir({'sai.yaml': 'name: corrupt\nmodel: model.onnx\n', 'model.onnx': 'these bytes are not a model'})
+    const broken = await run(['--spec', corrupt, '--output', `oci:${path.join(work, 'corrupt')}`])
+    expect(broken.code).toBe(1)
+    expect(broken.stderr).toMatch(/SAI_MODEL_INVALID/)
+    expect(existsSync(path.join(work, 'corrupt'))).toBe(false)
 
     const missing = await run(['--spec', path.join(work, 'nowhere'), '--output', `oci:${path.join(work, 'none')}`])
     expect(missing.code).toBe(1)

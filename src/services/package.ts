@@ -21,6 +21,7 @@ import type {LayerEntry, LayerSpec} from '../packager/oci/types.js'
 import {writeZip, ZIP_LIMITS} from '../packager/zip.js'
 import {ZIP_HANDLER_NAME} from '../packager/unpack.js'
 import {SAI_BOOTSTRAP} from '../emulator/emulator.js'
+import {inspectModel} from '../packager/model/inspect.js'
 import {optimizeModel} from '../packager/model/optimize.js'
 import {quantizeModelFile, type QuantizeMode, type QuantizeReport} from '../packager/model/quantize.js'
 import {verifyModel, type ModelCost, type OutputAgreement} from '../packager/model/verify.js'
@@ -295,6 +296,10 @@ async function packageImage(spec: FunctionSpec, architecture: 'x86_64' | 'arm64'
 async function prepareModel(spec: FunctionSpec, modelPath: string, options: PackageOptions, tmpDir: string): Promise<ModelReport & {file: string}> {
   const name = path.basename(modelPath)
   const original = {file: modelPath, bytes: statSync(modelPath).size}
+  // A model onnxruntime cannot load would only fail on Lambda, at its first cold start: refuse it here.
+  options.onProgress?.(`model: loading ${name} with onnxruntime`)
+  const inspected = await inspectModel(modelPath)
+  await inspected.session.release()
   if (!options.quantize && !options.optimize) return {file: modelPath, original, packaged: {name, bytes: original.bytes}}
   let file = modelPath
   const report: ModelReport = {original, packaged: {name, bytes: 0}}
