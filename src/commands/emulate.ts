@@ -22,7 +22,8 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     zip: Flags.string({summary: 'A zip built by `sai package --output zip:FILE`, run as the managed runtime would; repeatable.', multiple: true, multipleNonGreedy: true}),
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
     port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),
-    backend: Flags.option({summary: 'Where execution environments run.', options: ['process'] as const, default: 'process'})(),
+    backend: Flags.option({summary: 'Where execution environments run: child processes, or Docker containers of the packaged image (Lambda\'s memory, CPU, pids, nofile, read-only root).', options: ['process', 'docker'] as const, default: 'process'})(),
+    'docker-network': Flags.string({summary: 'Docker backend: the network containers join (default: host, so the Runtime API stays on 127.0.0.1).'}),
     'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm before it is reaped (0: every invoke is a cold start).', default: 600, min: 0}),
     'account-concurrency': Flags.integer({summary: "Account concurrency limit shared by functions without reserved concurrency (Lambda's default is 1000).", default: 1000, min: 1}),
     'no-cgroups': Flags.boolean({summary: 'Enforce memory by watching RSS even where cgroups are available.', default: false}),
@@ -43,6 +44,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
       keepAliveSeconds: flags['keep-alive'],
       accountConcurrency: flags['account-concurrency'],
       cgroups: !flags['no-cgroups'],
+      dockerNetwork: flags['docker-network'],
     })
     const {emulator, endpoint} = running
     if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, sessionId: emulator.sessionId, backend: emulator.backend.capabilities}) + '\n')

@@ -134,6 +134,11 @@ export class Environment implements RuntimeApiTarget {
     return env
   }
 
+  /** Output written before the runtime's answer has arrived (see EnvironmentHandle.outputSettled). */
+  outputSettled(): Promise<void> {
+    return this.handle?.outputSettled?.() ?? Promise.resolve()
+  }
+
   get runtimeApiAddress(): string {
     return this.api?.address ?? ''
   }

@@ -83,7 +83,7 @@ export async function unpackImage(source: string, root: string): Promise<Functio
     },
     path.join(taskRoot, 'sai.yaml'),
   )
-  return spec
+  return {...spec, packageSource: source}
 }
 
 /**
@@ -103,7 +103,7 @@ export async function unpackZip(file: string, root: string): Promise<FunctionSpe
   } catch {
     throw new SaiError('SAI_IMAGE_INVALID', `${file} was not built by \`sai package\`: it has no .sai/function.json`, {hint: 'package the function with `sai package --output zip:FILE`'})
   }
-  return parseSpec({...fields, handler: ZIP_HANDLER_NAME}, path.join(taskRoot, 'sai.yaml'))
+  return {...parseSpec({...fields, handler: ZIP_HANDLER_NAME}, path.join(taskRoot, 'sai.yaml')), packageSource: file}
 }
 
 /** Writes a layer's entries under `root`; paths are confined to it (a hostile "../" entry is refused). */

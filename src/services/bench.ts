@@ -43,6 +43,8 @@ export interface BenchOptions {
   baselinePath?: string
   regressionThreshold: number
   cgroups?: boolean
+  /** Docker backend: the network containers join (default: the host's). */
+  dockerNetwork?: string
   signal: AbortSignal
   onProgress?(update: {label: string; done: number; total: number}): void
   onNote?(message: string): void
@@ -159,10 +161,13 @@ async function benchSpec(options: BenchOptions, imageSpec: FunctionSpec | undefi
   const startedAt = new Date().toISOString()
   const runs: RunResult[] = []
   let backend: BenchResult['environment']['backend'] | undefined
+  let engineImage: string | undefined
   for (const plan of plans) {
     if (options.signal.aborted) break
-    const result = await runConfiguration(options, {...spec, memory: plan.memoryMb}, plan, requests.bodies, prepared.trace)
+    // On the Docker backend the image is loaded for the first configuration and reused by the others.
+    const result = await runConfiguration(options, {...spec, memory: plan.memoryMb, image: engineImage}, plan, requests.bodies, prepared.trace)
     backend ??= result.backend
+    engineImage ??= result.image
     runs.push(result.run)
   }
   const base = runs.find((r) => r.id === 'base')
@@ -222,8 +227,9 @@ function readOwnVersion(): string {
 }
 
 async function runConfiguration(options: BenchOptions, spec: FunctionSpec, plan: RunPlan, samples: unknown[], trace: Trace | undefined) {
-  const running = await startEmulation({specs: [spec], host: '127.0.0.1', port: 0, backend: options.backend, keepAliveSeconds: options.keepAliveSeconds, cgroups: options.cgroups})
+  const running = await startEmulation({specs: [spec], host: '127.0.0.1', port: 0, backend: options.backend, keepAliveSeconds: options.keepAliveSeconds, cgroups: options.cgroups, dockerNetwork: options.dockerNetwork})
   const {emulator, endpoint} = running
+  const image = emulator.functionSpecs()[0]?.image
   const events = new InvokeEvents(emulator)
   const bodies = samples.map((sample) => batchBody(sample, plan.batchSize))
   const invoker = new Invoker({host: '127.0.0.1', port: endpoint.port, functionName: spec.name, bodies}, options.signal)
@@ -289,7 +295,7 @@ async function runConfiguration(options: BenchOptions, spec: FunctionSpec, plan:
             pricing: {region: US_EAST_1.region, architecture: spec.architecture, perGbSecond: US_EAST_1.durationTiers[spec.architecture][0]!.perGbSecond, perRequest: US_EAST_1.perRequest},
           },
   }
-  return {run, backend: {name: caps.name, memoryEnforcement: caps.memoryEnforcement, cpuEnforcement: caps.cpuEnforcement, notes: caps.notes}}
+  return {run, image, backend: {name: caps.name, memoryEnforcement: caps.memoryEnforcement, cpuEnforcement: caps.cpuEnforcement, notes: caps.notes}}
 }
 
 /**

@@ -22,6 +22,8 @@ export interface FunctionSpec extends Omit<ParsedFunctionSpec, 'model' | 'bootst
   bootstrap?: string[]
   /** The engine image that runs this function on a backend that runs images (set by `sai emulate --backend docker`). */
   image?: string
+  /** The package (image or zip) this spec was read from, when it came from one. */
+  packageSource?: string
 }
 
 export function loadSpec(specPath: string): FunctionSpec {

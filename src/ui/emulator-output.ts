@@ -18,7 +18,7 @@ export function formatEmulatorBanner(emulator: Emulator, url: string, keepAliveS
     const what = spec.modelPath ? `model ${spec.modelPath}` : spec.bootstrap ? `bootstrap ${spec.bootstrap.join(' ')}` : `handler ${spec.handler}`
     lines.push(`  function ${paint('cyan', spec.name)}: ${spec.memory} MB, timeout ${spec.timeout} s, ${what}${spec.provisionedConcurrency ? `, ${spec.provisionedConcurrency} provisioned` : ''}`)
     const targetMajor = Number(/nodejs(\d+)/.exec(spec.runtime)?.[1])
-    if (targetMajor !== hostMajor) lines.push(paint('yellow', `    note: targets ${spec.runtime}; the process backend runs this machine's Node ${process.versions.node}`))
+    if (targetMajor !== hostMajor && caps.name === 'process') lines.push(paint('yellow', `    note: targets ${spec.runtime}; the process backend runs this machine's Node ${process.versions.node}`))
   }
   lines.push(`  invoke: aws lambda invoke --endpoint-url ${url} --function-name ${emulator.functionSpecs()[0]?.name ?? 'NAME'} out.json`)
   lines.push('  Ctrl-C stops every environment.')

@@ -45,6 +45,11 @@ export interface EnvironmentHandle {
   /** Steps of bringing the environment up before the runtime ran (epoch ms), e.g. {containerCreated, containerStarted}. */
   readonly startupMarks?: Record<string, number>
   /**
+   * Resolves once output the runtime wrote before its answer has arrived, for backends whose
+   * output travels separately (a container's, through the engine): a Tail log must hold it.
+   */
+  outputSettled?(): Promise<void>
+  /**
    * Init is over. Lambda does not throttle the CPU during init (a 128 MB function starts about as
    * fast as a 1 GB one), so backends apply the memory-proportional CPU share from here on.
    */
@@ -65,6 +70,8 @@ export interface BackendCapabilities {
 
 export interface Backend {
   readonly capabilities: BackendCapabilities
+  /** Where Runtime APIs must listen for this backend's environments to reach them (default 127.0.0.1). */
+  readonly runtimeApiHost?: string
   /** Starts the runtime; resolves once the process exists (not once it is ready). */
   start(spec: EnvironmentSpec): Promise<EnvironmentHandle>
   /** Stops every environment this backend started. */

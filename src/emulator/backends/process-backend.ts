@@ -20,7 +20,8 @@ export interface ProcessBackendOptions {
 }
 
 
-function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** A field of /proc/PID/status in kB (0 once the process is gone); shared by every backend on this host. */
+export function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))
     return match ? Number(match[1]) : 0
@@ -32,7 +33,8 @@ function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** A line longer than this is passed on in pieces: a runtime that never writes a newline cannot exhaust memory. */
 const MAX_LINE_CHARS = 256 * 1024
 
-class LineSplitter {
+/** Splits a stream's text into lines for `onOutput`; shared by every backend. */
+export class LineSplitter {
   private carry = ''
   constructor(private readonly emit: (line: string) => void) {}
   push(chunk: string): void {
