@@ -242,17 +242,29 @@ describe('the Docker backend', () => {
     }
   })
 
-  it('runs CPU-bound work at 1769 MB about twice as slowly as at 3538 MB (a 2-core host)', async () => {
+  it("holds CPU-bound work to Lambda's share: 1 vCPU at 1769 MB, 2 at 3538 MB (a 2-core host)", async () => {
+    // Read from the containers' own cgroups (cpuacct usage against wall time), which holds whatever
+    // else this shared host runs; the wall-clock ratio (≈2× on a quiet host) is a benchmark's job.
     const spec = await imageSpec(spinDir)
     const running = await dockerEmulator([{...spec, name: 'spin-1769', memory: 1769}, {...spec, name: 'spin-3538', memory: 3538}])
     try {
-      const elapsed = async (name: string) => (await invoke(running.client, {FunctionName: name, Payload: {}})).json!.elapsedMs as number
-      // Cold starts first; then the fastest of three (the host is shared with other tests).
-      await Promise.all([elapsed('spin-1769'), elapsed('spin-3538')])
-      const times: Record<string, number[]> = {'spin-1769': [], 'spin-3538': []}
-      for (let i = 0; i < 3; i++) for (const name of Object.keys(times)) times[name]!.push(await elapsed(name))
-      const ratio = Math.min(...times['spin-1769']!) / Math.min(...times['spin-3538']!)
-      expect(ratio, JSON.stringify(times)).toBeGreaterThan(1.4)
+      const cores = async (name: string) => {
+        await invoke(running.client, {FunctionName: name, Payload: {}}) // cold start: init runs unthrottled
+        const [id] = await containersOf(`sai.function=${name}`)
+        const full = await docker('inspect', '--format', '{{.Id}}', id!)
+        const usage = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${full}/cpuacct.usage`, 'utf8'))
+        const quota = Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_quota_us`, 'utf8')) / Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_period_us`, 'utf8'))
+        const before = usage()
+        const elapsedMs = (await invoke(running.client, {FunctionName: name, Payload: {}})).json!.elapsedMs as number
+        return {quota, used: (usage() - before) / 1e6 / elapsedMs, elapsedMs}
+      }
+      const small = await cores('spin-1769')
+      const large = await cores('spin-3538')
+      expect(small.quota).toBeCloseTo(1, 2)
+      expect(large.quota).toBeCloseTo(2, 2)
+      // Two busy threads never get more than the quota (a little slack for the period boundaries).
+      expect(small.used, JSON.stringify({small, large})).toBeLessThan(1.15)
+      expect(large.used, JSON.stringify({small, large})).toBeLessThan(2.15)
     } finally {
       await running.close()
     }

@@ -20,7 +20,9 @@ export const faultsSpec = (fields: Record<string, unknown> = {}) =>
   spec(path.join(FIXTURES, 'faults'), {name: 'faults', handler: 'handler.handler', memory: 256, timeout: 2, ...fields})
 
 export async function emulate(specs: FunctionSpec[], options: Partial<EmulateOptions> = {}): Promise<RunningEmulator & {client: LambdaClient}> {
-  const running = await startEmulation({specs, host: '127.0.0.1', port: 0, backend: 'process', keepAliveSeconds: 600, ...options})
+  // SAI_TEST_BACKEND=docker runs the same suites on the Docker backend (the "docker" vitest project).
+  const backend = (process.env.SAI_TEST_BACKEND ?? 'process') as EmulateOptions['backend']
+  const running = await startEmulation({specs, host: '127.0.0.1', port: 0, backend, keepAliveSeconds: 600, ...options})
   const client = sdkClient(running.endpoint.url)
   const close = running.close
   return Object.assign(running, {

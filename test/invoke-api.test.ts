@@ -191,7 +191,9 @@ describe('Invoke API through the AWS SDK', () => {
     expect(body.logStreamName).toMatch(/^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/)
     expect(body.remaining).toBeGreaterThan(1000)
     expect(body.remaining).toBeLessThanOrEqual(2000)
-    expect(body.cwd).toBe(path.join(FIXTURES, 'faults'))
+    // The task root: the function's directory here, the image's /var/task in a container (as on Lambda).
+    const taskRoot = process.env.SAI_TEST_BACKEND === 'docker' ? '/var/task' : path.join(FIXTURES, 'faults')
+    expect(body.cwd).toBe(taskRoot)
     expect(body.env).toMatchObject({
       AWS_LAMBDA_FUNCTION_NAME: 'faults',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
@@ -200,7 +202,7 @@ describe('Invoke API through the AWS SDK', () => {
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-      LAMBDA_TASK_ROOT: path.join(FIXTURES, 'faults'),
+      LAMBDA_TASK_ROOT: taskRoot,
       _HANDLER: 'handler.handler',
       TZ: ':UTC',
       LANG: 'en_US.UTF-8',

@@ -269,8 +269,6 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         coldStart: cold ? {...env.marks, firstResponse: outcome.answeredAt} : undefined,
         report,
       }
-      // Only a Tail needs the function's last lines in hand; a plain invoke does not wait for them.
-      if (log) await env.outputSettled()
       return this.finish(entry, event, log, payload, functionError)
     } finally {
       pool.finish()

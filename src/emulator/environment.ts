@@ -102,6 +102,8 @@ export class Environment implements RuntimeApiTarget {
   private readyWaiters: {resolve(): void; reject(failure: InitFailure): void}[] = []
   private initFailure?: InitFailure
   private stopping?: Promise<void>
+  /** What the runtime said it had written to stdout/stderr when it last answered. */
+  private outputBytesAtAnswer?: number
 
   private constructor(private readonly options: EnvironmentOptions) {
     this.id = options.id
@@ -136,7 +138,7 @@ export class Environment implements RuntimeApiTarget {
 
   /** Output written before the runtime's answer has arrived (see EnvironmentHandle.outputSettled). */
   outputSettled(): Promise<void> {
-    return this.handle?.outputSettled?.() ?? Promise.resolve()
+    return this.handle?.outputSettled?.(this.outputBytesAtAnswer) ?? Promise.resolve()
   }
 
   get runtimeApiAddress(): string {
@@ -188,14 +190,17 @@ export class Environment implements RuntimeApiTarget {
           current.timer.cancel()
           this.current = undefined
           this.answeredId = invocation.requestId
-          // Lines the runtime wrote before answering may still sit in its pipe: let one more turn of
-          // the event loop read them, so the log tail is complete.
-          setImmediate(() => {
-            this.currentRequestId = undefined
-            this.lastUsedAt = this.options.clock.now()
-            if (outcome.kind !== 'timeout' && outcome.kind !== 'exit' && this.state.name === 'Busy') this.state.to('Ready')
-            resolve({result: outcome, deliveredAt: current.deliveredAt, answeredAt})
-          })
+          // Lines the runtime wrote before answering may still be on their way (in its pipe, or through
+          // a container engine): the invoke ends, and its log with it, once they have arrived.
+          const finish = () =>
+            setImmediate(() => {
+              this.currentRequestId = undefined
+              this.lastUsedAt = this.options.clock.now()
+              if (outcome.kind !== 'timeout' && outcome.kind !== 'exit' && this.state.name === 'Busy') this.state.to('Ready')
+              resolve({result: outcome, deliveredAt: current.deliveredAt, answeredAt})
+            })
+          if (this.handle?.outputSettled && (outcome.kind === 'response' || outcome.kind === 'function-error')) void this.outputSettled().then(finish)
+          else finish()
         },
       }
       this.current = current
@@ -250,9 +255,10 @@ export class Environment implements RuntimeApiTarget {
     return invalidRequestId()
   }
 
-  response(requestId: string, body: Buffer): RuntimeApiReply {
+  response(requestId: string, body: Buffer, outputBytes?: number): RuntimeApiReply {
     const current = this.answer(requestId, 'InvocationResponse')
     if ('status' in current) return current
+    this.outputBytesAtAnswer = outputBytes
     current.settle({kind: 'response', body})
     return ACCEPTED
   }
@@ -264,9 +270,10 @@ export class Environment implements RuntimeApiTarget {
     return ACCEPTED
   }
 
-  error(requestId: string, body: Buffer, errorTypeHeader: string | undefined): RuntimeApiReply {
+  error(requestId: string, body: Buffer, errorTypeHeader: string | undefined, outputBytes?: number): RuntimeApiReply {
     const current = this.answer(requestId, 'InvocationErrorResponse')
     if ('status' in current) return current
+    this.outputBytesAtAnswer = outputBytes
     current.settle({kind: 'function-error', body, errorType: errorTypeOf(body, errorTypeHeader)})
     return ACCEPTED
   }

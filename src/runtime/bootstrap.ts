@@ -20,10 +20,19 @@ const env = process.env
 // process.env stores strings: assigning undefined would set the handler to "undefined".
 if (!env._HANDLER && process.argv[2]) env._HANDLER = process.argv[2]
 const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd()
+/** Bytes written to stdout and stderr, by console or directly: see RuntimeApiClient's outputBytes. */
+let outputBytes = 0
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    outputBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : 'utf8') : chunk.length
+    return write(chunk, ...rest)
+  }) as typeof stream.write
+}
 const client = new RuntimeApiClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001', {
   'Sai-Process-Start-Ms': performance.timeOrigin.toFixed(3),
   'Sai-Runtime-Ready-Ms': (performance.timeOrigin + performance.now()).toFixed(3),
-}, env.SAI_RUNTIME_API_SOCKET)
+}, env.SAI_RUNTIME_API_SOCKET, () => outputBytes)
 let currentRequestId: string | undefined
 let initialized = false
 

@@ -28,10 +28,13 @@ export class RuntimeApiClient {
   private firstNextHeaders?: Record<string, string>
 
   /**
+   * @param outputBytes what the process has written to stdout and stderr so far, sent with every
+   *   answer (Sai-Output-Bytes): a backend whose output travels separately (a container's) knows how
+   *   much to wait for before the invoke's log is complete. Lambda ignores the header.
    * @param socketPath the same API on a Unix socket (sai's process backend offers one through
    *   SAI_RUNTIME_API_SOCKET: cheaper than TCP on loopback); absent on Lambda.
    */
-  constructor(endpoint: string, firstNextHeaders?: Record<string, string>, socketPath?: string) {
+  constructor(endpoint: string, firstNextHeaders?: Record<string, string>, socketPath?: string, private readonly outputBytes?: () => number) {
     this.firstNextHeaders = firstNextHeaders
     const separator = endpoint.lastIndexOf(':')
     const host = endpoint.slice(0, separator).replace(/^\[|\]$/g, '')
@@ -84,6 +87,8 @@ export class RuntimeApiClient {
   }
 
   private post(path: string, body: string, headers: Record<string, string> = {}): Promise<HttpResponse> {
-    return this.connection.request('POST', path, {...headers, 'Content-Type': 'application/json'}, body)
+    const output = this.outputBytes?.()
+    const extra: Record<string, string> = output === undefined ? {} : {'Sai-Output-Bytes': String(output)}
+    return this.connection.request('POST', path, {...headers, ...extra, 'Content-Type': 'application/json'}, body)
   }
 }

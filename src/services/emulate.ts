@@ -85,7 +85,7 @@ async function withEngineImages(specs: FunctionSpec[], backend: Backend, tmpDir:
       const source = spec.packageSource
       let archive = path.join(tmpDir, `${i}.tar`)
       if (source === undefined) {
-        await packageFunction({specPath: spec.specPath, base: 'host', sourceDateEpoch: 0, minCosine: 0.99, cacheDir: defaultCacheDir(), output: {kind: 'docker-archive', file: archive}})
+        await packageFunction({specPath: spec.specPath, spec, base: 'host', sourceDateEpoch: 0, minCosine: 0.99, cacheDir: defaultCacheDir(), output: {kind: 'docker-archive', file: archive}})
       } else if (source.endsWith('.zip')) {
         throw new SaiError('SAI_IMAGE_UNSUPPORTED', `${source} is a zip package: the Docker backend runs images`, {hint: 'package an image (--output docker-archive:FILE or oci:DIR), or run the zip on the process backend'})
       } else if (existsSync(source) && statSync(source).isDirectory()) {

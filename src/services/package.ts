@@ -33,6 +33,8 @@ export type Output = {kind: 'oci'; dir: string} | {kind: 'docker-archive'; file:
 
 export interface PackageOptions {
   specPath: string
+  /** An already-loaded spec to package instead of reading specPath (the emulator's, for Docker). */
+  spec?: FunctionSpec
   /** "host", or a registry reference such as public.ecr.aws/lambda/nodejs:22; default: see defaultBase. */
   base?: string
   architecture?: 'x86_64' | 'arm64'
@@ -185,7 +187,7 @@ async function registryCall<T>(call: () => Promise<T>, what: string): Promise<T>
 }
 
 export async function packageFunction(options: PackageOptions): Promise<PackageResult> {
-  const spec = loadSpec(options.specPath)
+  const spec = options.spec ?? loadSpec(options.specPath)
   const architecture = options.architecture ?? spec.architecture
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'sai-package-'))
   try {

@@ -47,8 +47,9 @@ export interface EnvironmentHandle {
   /**
    * Resolves once output the runtime wrote before its answer has arrived, for backends whose
    * output travels separately (a container's, through the engine): a Tail log must hold it.
+   * `totalBytes`: all the runtime had written by then, when it says (sai's runtime does).
    */
-  outputSettled?(): Promise<void>
+  outputSettled?(totalBytes?: number): Promise<void>
   /**
    * Init is over. Lambda does not throttle the CPU during init (a 128 MB function starts about as
    * fast as a 1 GB one), so backends apply the memory-proportional CPU share from here on.

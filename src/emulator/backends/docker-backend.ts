@@ -31,6 +31,8 @@ const OUTPUT_DRAIN_MS = 1000
  * answer (p99 0.6 ms measured here): it has all arrived once none came for this long.
  */
 const OUTPUT_QUIET_MS = 2
+/** How long to wait for output the runtime says it wrote (a cap: a lost byte must not hold an answer). */
+const OUTPUT_EXACT_MAX_MS = 1000
 /** A runtime that never stops writing does not hold an invoke's answer longer than this. */
 const OUTPUT_SETTLE_MAX_MS = 20
 const CPU_PERIOD_US = 100_000
@@ -349,6 +351,9 @@ class DockerEnvironment implements EnvironmentHandle {
   private statsStream?: NodeJS.ReadableStream & {destroy?(): void}
   private peakBytes = 0
   private lastOutputAt = 0
+  /** Bytes of output received, to compare with what the runtime says it wrote. */
+  private receivedBytes = 0
+  private onBytes?: () => void
   private hasExited = false
   private stopping?: Promise<void>
 
@@ -369,8 +374,15 @@ class DockerEnvironment implements EnvironmentHandle {
     const stderr = new LineSplitter((line) => spec.onOutput(line, 'stderr'))
     this.splitters = [stdout, stderr]
     const streams = [new PassThrough(), new PassThrough()] as const
-    streams[0].setEncoding('utf8').on('data', (chunk: string) => ((this.lastOutputAt = performance.now()), stdout.push(chunk)))
-    streams[1].setEncoding('utf8').on('data', (chunk: string) => ((this.lastOutputAt = performance.now()), stderr.push(chunk)))
+    // Counted after decoding: a character split across chunks counts once it is whole.
+    const received = (chunk: string, splitter: LineSplitter) => {
+      this.lastOutputAt = performance.now()
+      splitter.push(chunk)
+      this.receivedBytes += Buffer.byteLength(chunk)
+      this.onBytes?.()
+    }
+    streams[0].setEncoding('utf8').on('data', (chunk: string) => received(chunk, stdout))
+    streams[1].setEncoding('utf8').on('data', (chunk: string) => received(chunk, stderr))
     container.modem.demuxStream(output, streams[0], streams[1])
     this.outputDone = new Promise((resolve) => {
       for (const event of ['end', 'close', 'error']) output.on(event, () => resolve())
@@ -381,14 +393,17 @@ class DockerEnvironment implements EnvironmentHandle {
 
   /** Starts the container and watches for its exit. */
   async begin(): Promise<void> {
+    // Marked when the start is asked for: the runtime may reach its first /next before the engine's
+    // answer to the start request arrives, and Init Duration must never come out negative.
+    const startRequested = Date.now()
     try {
       await this.container.start()
     } catch (error) {
       this.settle({code: null, signal: null, outOfMemory: false})
       throw error
     }
-    this.startedAt = Date.now()
-    this.startupMarks.containerStarted = this.startedAt
+    this.startedAt = startRequested
+    this.startupMarks.containerStarted = startRequested
     this.cgroup = openContainerCgroup(this.engine, this.container.id)
     if (!this.cgroup) {
       this.events.onNoCgroup()
@@ -444,8 +459,25 @@ class DockerEnvironment implements EnvironmentHandle {
     }
   }
 
-  /** Resolves once what the runtime wrote before now has reached `onOutput`. */
-  outputSettled(): Promise<void> {
+  /**
+   * Resolves once what the runtime wrote before its answer has reached `onOutput`: exactly, when it
+   * said how much that was; else once the output has been quiet for a moment.
+   */
+  outputSettled(totalBytes?: number): Promise<void> {
+    if (totalBytes !== undefined) {
+      if (this.receivedBytes >= totalBytes || this.hasExited) return Promise.resolve()
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(cap)
+          this.onBytes = undefined
+          resolve()
+        }
+        const cap = setTimeout(done, OUTPUT_EXACT_MAX_MS)
+        this.onBytes = () => {
+          if (this.receivedBytes >= totalBytes) done()
+        }
+      })
+    }
     const calledAt = performance.now()
     return new Promise((resolve) => {
       const check = () => {

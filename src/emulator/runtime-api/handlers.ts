@@ -10,11 +10,17 @@ import {MAX_RUNTIME_PAYLOAD_BYTES, payloadTooLarge, sendReply, type RuntimeApiRe
 export interface RuntimeApiTarget {
   /** GET /next: answer now or hold `res` until an invocation arrives. */
   next(req: IncomingMessage, res: ServerResponse): void
-  response(requestId: string, body: Buffer): RuntimeApiReply
+  /** `outputBytes`: what the runtime had written to stdout/stderr when it answered (sai's runtime says). */
+  response(requestId: string, body: Buffer, outputBytes?: number): RuntimeApiReply
   /** A response over the size limit: the invoke fails with Function.ResponseSizeTooLarge. */
   responseTooLarge(requestId: string, size: number): RuntimeApiReply
-  error(requestId: string, body: Buffer, errorType: string | undefined): RuntimeApiReply
+  error(requestId: string, body: Buffer, errorType: string | undefined, outputBytes?: number): RuntimeApiReply
   initError(body: Buffer, errorType: string | undefined): RuntimeApiReply
+}
+
+const outputBytesHeader = (req: IncomingMessage): number | undefined => {
+  const value = Number(req.headers['sai-output-bytes'])
+  return Number.isInteger(value) && value >= 0 ? value : undefined
 }
 
 const errorTypeHeader = (req: IncomingMessage): string | undefined => {
@@ -33,13 +39,13 @@ export async function handleResponse(target: RuntimeApiTarget, requestId: string
     const reply = target.responseTooLarge(requestId, read.size)
     return sendReply(res, reply.status === 202 ? payloadTooLarge() : reply)
   }
-  sendReply(res, target.response(requestId, read.body))
+  sendReply(res, target.response(requestId, read.body, outputBytesHeader(req)))
 }
 
 export async function handleError(target: RuntimeApiTarget, requestId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const read = await readBody(req, MAX_RUNTIME_PAYLOAD_BYTES)
   if (!read.ok) return sendReply(res, payloadTooLarge())
-  sendReply(res, target.error(requestId, read.body, errorTypeHeader(req)))
+  sendReply(res, target.error(requestId, read.body, errorTypeHeader(req), outputBytesHeader(req)))
 }
 
 export async function handleInitError(target: RuntimeApiTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
