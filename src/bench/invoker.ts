@@ -23,10 +23,12 @@ export class Invoker {
   private readonly path: string
   private next = 0
 
+  private readonly onAbort = () => this.close()
+
   constructor(private readonly target: InvokeTarget, private readonly signal?: AbortSignal) {
     this.path = invokePath(target.functionName)
     // Ctrl-C: invokes in flight are cut (their outcomes are dropped, not counted as errors).
-    signal?.addEventListener('abort', () => this.close(), {once: true})
+    signal?.addEventListener('abort', this.onAbort, {once: true})
   }
 
   /** One invoke on the connection numbered `slot`; undefined when the run was interrupted. */
@@ -55,6 +57,7 @@ export class Invoker {
   }
 
   close(): void {
+    this.signal?.removeEventListener('abort', this.onAbort)
     for (const connection of this.connections) connection.close()
     this.connections.length = 0
   }
