@@ -168,7 +168,10 @@ describe('sai emulate + sai invoke', () => {
     const runtime = (JSON.parse(call.stdout) as {payload: {pid: number}}).payload.pid
     // A runtime stuck in a busy loop does not notice its emulator is gone: only the sweep ends it.
     void run(['invoke', 'faults', '--endpoint-url', first.url, '--payload', '{"action":"busy"}'])
-    await new Promise((r) => setTimeout(r, 300))
+    // Wait until the runtime really spins (its CPU time grows), however long the CLI takes to start.
+    const cpuTicks = () => readFileSync(`/proc/${runtime}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0)
+    const idle = cpuTicks()
+    await expect.poll(cpuTicks, {timeout: 15_000, interval: 50}).toBeGreaterThan(idle + 10)
     first.child.kill('SIGKILL')
     await first.exited
     if (!first.usesCgroups) return
