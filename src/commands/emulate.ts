@@ -23,6 +23,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
     port: Flags.integer({char: 'p', summary: 'Port of the Invoke API (0 picks a free one).', default: 9001, min: 0, max: 65535, env: 'SAI_PORT'}),
     backend: Flags.option({summary: 'Where execution environments run: child processes, or Docker containers of the packaged image (Lambda\'s memory, CPU, pids, nofile, read-only root).', options: ['process', 'docker'] as const, default: 'process'})(),
+    freeze: Flags.boolean({summary: 'Freeze environments between invokes, as Lambda does: background work stops (SIGSTOP, or the container\'s freezer cgroup).', default: false}),
     'docker-network': Flags.string({summary: 'Docker backend: the network containers join (default: host, so the Runtime API stays on 127.0.0.1).'}),
     'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm before it is reaped (0: every invoke is a cold start).', default: 600, min: 0}),
     'account-concurrency': Flags.integer({summary: "Account concurrency limit shared by functions without reserved concurrency (Lambda's default is 1000).", default: 1000, min: 1}),
@@ -45,6 +46,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
       accountConcurrency: flags['account-concurrency'],
       cgroups: !flags['no-cgroups'],
       dockerNetwork: flags['docker-network'],
+      freeze: flags.freeze,
     })
     const {emulator, endpoint} = running
     if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, sessionId: emulator.sessionId, backend: emulator.backend.capabilities}) + '\n')

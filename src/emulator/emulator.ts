@@ -63,6 +63,8 @@ export interface EmulatorOptions {
   clock?: Clock
   /** Identifies this emulator's environments and temp files. */
   sessionId?: string
+  /** Freeze environments between invokes, as Lambda does (background work stops). */
+  freeze?: boolean
 }
 
 interface FunctionEntry {
@@ -499,6 +501,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           image: spec.image,
           env: this.environmentVariables(spec, initType, tmp),
         },
+        freeze: this.options.freeze,
         onExit: (environment) => this.forget(entry, environment),
         onReady: (environment) =>
           this.emit('environment-ready', {

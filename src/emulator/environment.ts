@@ -75,6 +75,8 @@ export interface EnvironmentOptions {
   onExit(env: Environment): void
   /** The runtime's first /next: init is done. */
   onReady(env: Environment): void
+  /** Freeze the environment between invokes, as Lambda does (the backend's freeze/thaw). */
+  freeze?: boolean
 }
 
 /** RIE's names for the runtime's states, used in its InvalidStateTransition messages. */
@@ -102,6 +104,8 @@ export class Environment implements RuntimeApiTarget {
   private readyWaiters: {resolve(): void; reject(failure: InitFailure): void}[] = []
   private initFailure?: InitFailure
   private stopping?: Promise<void>
+  /** Set while the environment is frozen between invokes (--freeze): resolves once the freeze took. */
+  private frozen?: Promise<void>
   /** What the runtime said it had written to stdout/stderr when it last answered. */
   private outputBytesAtAnswer?: number
 
@@ -196,7 +200,10 @@ export class Environment implements RuntimeApiTarget {
             setImmediate(() => {
               this.currentRequestId = undefined
               this.lastUsedAt = this.options.clock.now()
-              if (outcome.kind !== 'timeout' && outcome.kind !== 'exit' && this.state.name === 'Busy') this.state.to('Ready')
+              if (outcome.kind !== 'timeout' && outcome.kind !== 'exit' && this.state.name === 'Busy') {
+                this.state.to('Ready')
+                if (this.options.freeze) this.frozen = this.handle?.freeze?.().catch(() => undefined)
+              }
               resolve({result: outcome, deliveredAt: current.deliveredAt, answeredAt})
             })
           if (this.handle?.outputSettled && (outcome.kind === 'response' || outcome.kind === 'function-error')) void this.outputSettled().then(finish)
@@ -204,11 +211,17 @@ export class Environment implements RuntimeApiTarget {
         },
       }
       this.current = current
-      if (this.heldNext) {
+      const frozen = this.frozen
+      this.frozen = undefined
+      const deliverHeld = () => {
+        if (!this.heldNext || this.current !== current) return
         const res = this.heldNext
         this.heldNext = undefined
         this.deliver(res)
       }
+      // A frozen environment is thawed first: its runtime cannot read the event until it runs.
+      if (frozen) void frozen.then(() => this.handle?.thaw?.()).catch(() => undefined).then(deliverHeld)
+      else deliverHeld()
     })
   }
 

@@ -45,6 +45,8 @@ export interface BenchOptions {
   cgroups?: boolean
   /** Docker backend: the network containers join (default: the host's). */
   dockerNetwork?: string
+  /** Freeze environments between invokes, as Lambda does. */
+  freeze?: boolean
   signal: AbortSignal
   onProgress?(update: {label: string; done: number; total: number}): void
   onNote?(message: string): void
@@ -227,7 +229,7 @@ function readOwnVersion(): string {
 }
 
 async function runConfiguration(options: BenchOptions, spec: FunctionSpec, plan: RunPlan, samples: unknown[], trace: Trace | undefined) {
-  const running = await startEmulation({specs: [spec], host: '127.0.0.1', port: 0, backend: options.backend, keepAliveSeconds: options.keepAliveSeconds, cgroups: options.cgroups, dockerNetwork: options.dockerNetwork})
+  const running = await startEmulation({specs: [spec], host: '127.0.0.1', port: 0, backend: options.backend, keepAliveSeconds: options.keepAliveSeconds, cgroups: options.cgroups, dockerNetwork: options.dockerNetwork, freeze: options.freeze})
   const {emulator, endpoint} = running
   const image = emulator.functionSpecs()[0]?.image
   const events = new InvokeEvents(emulator)

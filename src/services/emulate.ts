@@ -28,6 +28,8 @@ export interface EmulateOptions {
   cgroups?: boolean
   /** Docker backend: the network containers join (default: the host's, so the Runtime API stays on loopback). */
   dockerNetwork?: string
+  /** Freeze environments between invokes, as Lambda does. */
+  freeze?: boolean
   onInternalError?: (error: unknown) => void
 }
 
@@ -150,6 +152,7 @@ async function startWithSpecs(options: EmulateOptions, given: FunctionSpec[], cl
     sessionId,
     // 127.0.0.1, except for containers on a Docker network of their own: its gateway (--docker-network).
     runtimeApiHost: backend.runtimeApiHost,
+    freeze: options.freeze,
     keepAliveSeconds: options.keepAliveSeconds,
     accountConcurrency: options.accountConcurrency,
     asyncRetryDelaysMs: options.asyncRetryDelaysMs,

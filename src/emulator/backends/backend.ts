@@ -51,6 +51,12 @@ export interface EnvironmentHandle {
    */
   outputSettled?(totalBytes?: number): Promise<void>
   /**
+   * Between invokes, as Lambda freezes an idle sandbox (--freeze): `freeze` stops every process of
+   * the environment, `thaw` lets them run again and resolves once they do.
+   */
+  freeze?(): Promise<void>
+  thaw?(): Promise<void>
+  /**
    * Init is over. Lambda does not throttle the CPU during init (a 128 MB function starts about as
    * fast as a 1 GB one), so backends apply the memory-proportional CPU share from here on.
    */

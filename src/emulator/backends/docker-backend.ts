@@ -282,6 +282,8 @@ interface ContainerCgroup {
    */
   peakMemoryBytes(): number
   setCpu(cores: number): void
+  /** Freezes or thaws every process of the container through its freezer cgroup; false when there is none. */
+  setFrozen(frozen: boolean): boolean
   close(): void
 }
 
@@ -329,6 +331,18 @@ function openContainerCgroup(engine: Engine, id: string): ContainerCgroup | unde
         }
       } catch {
         // The engine's update, which follows, applies it too.
+      }
+    },
+    setFrozen(frozen) {
+      // The engine's pause/unpause does the same through its API, at tens of ms a call.
+      const dir = engine.cgroupVersion === 1 ? find(path.join(root, 'freezer')) : memoryDir
+      if (!dir) return false
+      try {
+        if (engine.cgroupVersion === 1) writeFileSync(path.join(dir, 'freezer.state'), frozen ? 'FROZEN' : 'THAWED')
+        else writeFileSync(path.join(dir, 'cgroup.freeze'), frozen ? '1' : '0')
+        return true
+      } catch {
+        return false
       }
     },
     close() {
@@ -490,6 +504,16 @@ class DockerEnvironment implements EnvironmentHandle {
     })
   }
 
+  async freeze(): Promise<void> {
+    if (this.hasExited) return
+    if (!this.cgroup?.setFrozen(true)) await this.container.pause()
+  }
+
+  async thaw(): Promise<void> {
+    if (this.hasExited) return
+    if (!this.cgroup?.setFrozen(false)) await this.container.unpause()
+  }
+
   peakMemoryBytes(): number {
     if (!this.hasExited && this.cgroup) this.peakBytes = Math.max(this.peakBytes, this.cgroup.peakMemoryBytes())
     return this.peakBytes
@@ -516,6 +540,8 @@ class DockerEnvironment implements EnvironmentHandle {
   }
 
   private async kill(): Promise<void> {
+    // A frozen task takes even SIGKILL only once thawed.
+    if (!this.hasExited && !this.cgroup?.setFrozen(false)) await this.container.unpause().catch(() => undefined)
     if (!this.hasExited) await this.container.kill({signal: 'SIGKILL'}).catch(() => undefined)
   }
 

@@ -214,6 +214,15 @@ class ProcessEnvironment implements EnvironmentHandle {
     this.rssWatched = true
   }
 
+  /** The whole process group stops, as Lambda's freezer stops a sandbox; the kernel keeps its sockets. */
+  async freeze(): Promise<void> {
+    if (!this.done) process.kill(-this.child.pid!, 'SIGSTOP')
+  }
+
+  async thaw(): Promise<void> {
+    if (!this.done) process.kill(-this.child.pid!, 'SIGCONT')
+  }
+
   private kill(): void {
     try {
       process.kill(-this.child.pid!, 'SIGKILL')
