@@ -58,6 +58,7 @@ export function coldStartSample(event: InvokeEndEvent, latencyMs: number): ColdS
     envId: event.envId,
     latencyMs: round(latencyMs),
     processStartMs: since(marks.processStart),
+    backend: marks.backend && Object.fromEntries(Object.entries(marks.backend).map(([step, at]) => [step, since(at)!])),
     runtimeReadyMs: since(marks.runtimeReady),
     initDoneMs: since(marks.initDone),
     firstResponseMs: since(marks.firstResponse)!,

@@ -50,6 +50,8 @@ export interface ColdStartSample {
   latencyMs: number
   /** Marks after the spawn, ms: process start, sai runtime loaded, init done (first /next), first response. */
   processStartMs?: number
+  /** Backend steps before the runtime ran, after the spawn, ms (Docker: containerCreated, containerStarted). */
+  backend?: Record<string, number>
   runtimeReadyMs?: number
   initDoneMs?: number
   firstResponseMs: number

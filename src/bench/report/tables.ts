@@ -84,8 +84,12 @@ export function latencyTable(run: RunResult): Table {
   }
 }
 
+const created = (s: ColdStartSample) => s.backend?.containerCreated
 const segments = (s: ColdStartSample) => ({
-  'spawn → process start': s.processStartMs,
+  // On Docker the spawn is a container's create, then its start by the engine.
+  ...(created(s) !== undefined
+    ? {'spawn → container created': created(s), 'container created → process start': s.processStartMs === undefined ? undefined : s.processStartMs - created(s)!}
+    : {'spawn → process start': s.processStartMs}),
   'process start → runtime ready': s.runtimeReadyMs !== undefined && s.processStartMs !== undefined ? s.runtimeReadyMs - s.processStartMs : undefined,
   'runtime ready → init done': s.initDoneMs !== undefined && s.runtimeReadyMs !== undefined ? s.initDoneMs - s.runtimeReadyMs : undefined,
   'init done → first response': s.initDoneMs !== undefined ? s.firstResponseMs - s.initDoneMs : undefined,
@@ -111,7 +115,7 @@ export function coldPhasesTable(run: RunResult): Table | undefined {
     title: `Cold starts — ${runLabel(run)} (${samples.length})`,
     head: ['step', 'p50', 'p99', 'max'],
     rows,
-    note: `Max Memory Used ${memory} MB of ${run.memoryMb} MB. Init Duration runs from the spawn to the runtime's first /next.`,
+    note: `Max Memory Used ${memory} MB of ${run.memoryMb} MB. Init Duration runs from the ${samples.some((x) => created(x) !== undefined) ? "container's start" : 'spawn'} to the runtime's first /next.`,
   }
 }
 
