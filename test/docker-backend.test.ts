@@ -253,7 +253,10 @@ describe('the Docker backend', () => {
         const [id] = await containersOf(`sai.function=${name}`)
         const full = await docker('inspect', '--format', '{{.Id}}', id!)
         const usage = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${full}/cpuacct.usage`, 'utf8'))
-        const quota = Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_quota_us`, 'utf8')) / Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_period_us`, 'utf8'))
+        const readQuota = () => Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_quota_us`, 'utf8')) / Number(readFileSync(`/sys/fs/cgroup/cpu/docker/${full}/cpu.cfs_period_us`, 'utf8'))
+        // Applied when init ends (directly, and again through the engine, which may answer late on a busy host).
+        await expect.poll(readQuota, {timeout: 10_000}).toBeGreaterThan(0)
+        const quota = readQuota()
         const before = usage()
         const elapsedMs = (await invoke(running.client, {FunctionName: name, Payload: {}})).json!.elapsedMs as number
         return {quota, used: (usage() - before) / 1e6 / elapsedMs, elapsedMs}
