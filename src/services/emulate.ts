@@ -95,7 +95,7 @@ async function withEngineImages(specs: FunctionSpec[], backend: Backend, tmpDir:
       } else if (existsSync(source)) {
         archive = source
       } else {
-        throw new SaiError('SAI_IMAGE_UNSUPPORTED', `${source}: the Docker backend takes a docker-archive or an OCI layout, not a registry reference`, {hint: `pull it first (\`docker pull ${source}\`), or package to --output docker-archive:FILE`})
+        throw new SaiError('SAI_IMAGE_UNSUPPORTED', `${source}: the Docker backend takes a docker-archive or an OCI layout, not a registry reference`, {hint: 'package the function to a file the engine can load (`sai package --output docker-archive:FILE`), or run the registry image on the process backend'})
       }
       return {...spec, image: await ensureImage(store, {archive})}
     }),
