@@ -531,7 +531,9 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     }
     entry.pool.add(env)
     this.emit('environment-spawned', {functionName: spec.name, envId: id, initType, at: env.marks.spawnStart})
-    const line = `INIT_START Runtime Version: nodejs:${process.versions.node} (host node, ${this.options.backend.capabilities.name} backend)`
+    // A backend that runs the function's image runs the node inside it, not this machine's.
+    const runtime = spec.image === undefined ? `nodejs:${process.versions.node} (host node` : `${spec.runtime} (the image's node`
+    const line = `INIT_START Runtime Version: ${runtime}, ${this.options.backend.capabilities.name} backend)`
     this.emit('log', {functionName: spec.name, envId: id, line, source: 'platform'})
     return env
   }
