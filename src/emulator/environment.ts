@@ -104,6 +104,8 @@ export class Environment implements RuntimeApiTarget {
   private readyWaiters: {resolve(): void; reject(failure: InitFailure): void}[] = []
   private initFailure?: InitFailure
   private stopping?: Promise<void>
+  /** Init ended (first /next) before the backend's start returned the handle. */
+  private initDoneBeforeHandle = false
   /** Set while the environment is frozen between invokes (--freeze): resolves once the freeze took. */
   private frozen?: Promise<void>
   /** What the runtime said it had written to stdout/stderr when it last answered. */
@@ -136,6 +138,7 @@ export class Environment implements RuntimeApiTarget {
       return env
     }
     if (env.handle.startupMarks) env.marks.backend = env.handle.startupMarks
+    if (env.initDoneBeforeHandle) env.handle.initDone()
     void env.handle.exited.then((exit) => env.onExit(exit))
     return env
   }
@@ -241,7 +244,10 @@ export class Environment implements RuntimeApiTarget {
       this.marks.processStart = header('sai-process-start-ms')
       this.marks.runtimeReady = header('sai-runtime-ready-ms')
       this.state.to('Ready')
-      this.handle?.initDone()
+      // A quick runtime (a container's) may finish init before the backend's start has returned:
+      // the handle is then told as soon as it exists.
+      if (this.handle) this.handle.initDone()
+      else this.initDoneBeforeHandle = true
       for (const waiter of this.readyWaiters.splice(0)) waiter.resolve()
       this.options.onReady(this)
     }
