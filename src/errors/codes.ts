@@ -51,6 +51,9 @@ export const ERROR_CODES = {
   SAI_IMAGE_UNSUPPORTED: {description: 'The Docker backend runs images: it cannot take this package (a zip, or a registry reference it would have to pull).', exit: EXIT.user},
   SAI_ACCURACY_GATE: {description: 'sai package: the quantized or optimized model disagrees with the original beyond --min-cosine.', exit: EXIT.gate},
   SAI_DOCKER_UNAVAILABLE: {description: 'The Docker backend cannot reach a Docker engine (none runs, or DOCKER_HOST points where none answers).', exit: EXIT.user},
+  SAI_BENCH_RESULT_INVALID: {description: 'sai recommend: a --bench file cannot be read, is not a sai.bench/v1 result, or the files measure different functions.', exit: EXIT.user},
+  SAI_BENCH_DATA_MISSING: {description: 'sai recommend: the bench results lack a measurement a decision needs (the message names the bench flags that produce it).', exit: EXIT.user},
+  SAI_RECOMMEND_INPUT_INVALID: {description: 'sai recommend: a traffic or objective value is out of range (rps, SLO, --max-cold-rate).', exit: EXIT.user},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},
 } as const satisfies Record<string, CodeInfo>
 
