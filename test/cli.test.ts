@@ -195,6 +195,13 @@ describe('sai emulate + sai invoke', () => {
     await emu.exited
   })
 
+  it('a flag value that does not parse is a usage error (exit 2), not a bug', async () => {
+    const bad = await run(['bench', '--spec', 'fixtures/noop', '--duration', '5x'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('expected a duration such as 500ms, 30s, 5m or 1h, found "5x"')
+    expect(bad.stderr).not.toContain('Internal error')
+  })
+
   it('invoke: unreachable endpoint and bad payloads fail clearly', async () => {
     const down = await run(['invoke', 'x', '--endpoint-url', 'http://127.0.0.1:1'])
     expect(down.code).toBe(1)

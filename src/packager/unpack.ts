@@ -47,7 +47,9 @@ async function openImage(source: string): Promise<ImageSource> {
     const image = await readImage(source)
     return {config: image.config.json, layers: image.layers}
   } catch (error) {
-    throw new SaiError('SAI_IMAGE_INVALID', `cannot read the image ${source}: ${(error as Error).message}`, {
+    const reason = (error as Error).message
+    // The image readers' own messages usually name the image already.
+    throw new SaiError('SAI_IMAGE_INVALID', reason.includes(source) ? reason : `cannot read the image ${source}: ${reason}`, {
       hint: 'pass an OCI layout directory, a docker-archive or a registry reference written by `sai package`',
       cause: error,
     })
