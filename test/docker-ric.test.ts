@@ -11,7 +11,7 @@ import {DockerBackend} from '../src/emulator/backends/docker-backend.js'
 import {ensureImage} from '../src/emulator/backends/docker-images.js'
 import {hostBase, NODE_IMAGE_PATH} from '../src/packager/base/host.js'
 import {writeDockerArchive} from '../src/packager/oci/docker-archive.js'
-import {buildImage} from '../src/packager/oci/image.js'
+import {buildImage, envRecord} from '../src/packager/oci/image.js'
 import {buildLayer} from '../src/packager/oci/layer.js'
 import type {LayerEntry} from '../src/packager/oci/types.js'
 import {emulate, functionDir, invoke, parseReport, ROOT, spec} from './helpers.js'
@@ -45,7 +45,7 @@ beforeAll(async () => {
     layers,
     config: {
       // The RIC reads its handler from _HANDLER (AWS's base images export it from CMD in their entrypoint script).
-      env: {...Object.fromEntries(base.config.Env.map((e) => e.split(/=(.*)/s, 2) as [string, string])), _HANDLER: 'index.handler'},
+      env: {...envRecord(base.config.Env), _HANDLER: 'index.handler'},
       entrypoint: [NODE_IMAGE_PATH, '/opt/ric/node_modules/aws-lambda-ric/index.mjs'],
       cmd: ['index.handler'],
       workingDir: '/var/task',

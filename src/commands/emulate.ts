@@ -17,7 +17,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
   ]
 
   static override flags = {
-    spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions.', multiple: true, multipleNonGreedy: true, default: ['sai.yaml']}),
+    spec: Flags.string({char: 's', summary: 'Function spec (sai.yaml, or a directory holding one); repeat to serve several functions. Default: ./sai.yaml, unless --image or --zip is given.', multiple: true, multipleNonGreedy: true}),
     image: Flags.string({summary: 'An image built by `sai package` (OCI layout directory, docker-archive, or registry HOST/REPO:TAG): runs the packaged bytes; repeatable.', multiple: true, multipleNonGreedy: true}),
     zip: Flags.string({summary: 'A zip built by `sai package --output zip:FILE`, run as the managed runtime would; repeatable.', multiple: true, multipleNonGreedy: true}),
     host: Flags.string({summary: 'Address the Invoke API listens on.', default: '127.0.0.1', env: 'SAI_HOST'}),
@@ -36,8 +36,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     const {flags} = await this.parse(Emulate)
     const json = this.jsonEnabled()
     const running = await startEmulation({
-      // --image alone serves only the images; with --spec too, both.
-      specPaths: (flags.image?.length || flags.zip?.length) && !this.argv.some((a) => a === '--spec' || a === '-s' || a.startsWith('--spec=')) ? [] : flags.spec,
+      specPaths: flags.spec,
       imagePaths: [...(flags.image ?? []), ...(flags.zip ?? [])],
       host: flags.host,
       port: flags.port,

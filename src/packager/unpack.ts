@@ -10,9 +10,9 @@ import {SaiError} from '../errors/sai-error.js'
 import {parseSpec, type FunctionSpec} from '../spec/load.js'
 import {SAI_RUNTIME_IMAGE_PATH} from './base/host.js'
 import {TASK_ROOT} from './function-layers.js'
-import type {ImageConfig} from './oci/image.js'
+import {envRecord, type ImageConfig} from './oci/image.js'
 import {readImage} from './oci/layout.js'
-import {parseReference, RegistryClient, RegistryError} from './oci/registry.js'
+import {parseReference, RegistryClient, withRegistryErrors} from './oci/registry.js'
 import {readTar} from './oci/tar.js'
 import {extractZip} from './zip.js'
 
@@ -35,13 +35,8 @@ async function openImage(source: string): Promise<ImageSource> {
     // Not a path: a registry reference. Only the layers sai added are downloaded.
     const reference = parseReference(source)
     const client = new RegistryClient(reference.registry)
-    try {
-      const pulled = await client.pull(reference)
-      return {config: JSON.parse(pulled.config.bytes.toString('utf8')) as ImageConfig, layers: pulled.layers.map((descriptor) => ({open: () => client.openBlob(reference.repository, descriptor)}))}
-    } catch (error) {
-      if (!(error instanceof RegistryError)) throw error
-      throw new SaiError(error.category === 'unreachable' ? 'SAI_REGISTRY_UNREACHABLE' : error.category === 'unauthorized' ? 'SAI_REGISTRY_UNAUTHORIZED' : 'SAI_REGISTRY_ERROR', error.message, {hint: error.hint, cause: error})
-    }
+    const pulled = await withRegistryErrors(() => client.pull(reference))
+    return {config: JSON.parse(pulled.config.bytes.toString('utf8')) as ImageConfig, layers: pulled.layers.map((descriptor) => ({open: () => client.openBlob(reference.repository, descriptor)}))}
   }
   try {
     const image = await readImage(source)
@@ -70,7 +65,7 @@ export async function unpackImage(source: string, root: string): Promise<Functio
   const ours = image.layers.filter((_, i) => history[i]?.created_by?.startsWith('sai package: ') && !history[i]!.created_by!.includes(': base layer'))
   for (const layer of ours) await extractLayer(await layer.open(), root)
 
-  const env = Object.fromEntries((config.Env ?? []).map((e) => e.split(/=(.*)/s, 2) as [string, string]))
+  const env = envRecord(config.Env ?? [])
   const taskRoot = path.join(root, TASK_ROOT)
   const fields = JSON.parse(label) as Record<string, unknown>
   const handler = env._HANDLER ?? config.Cmd?.[0]

@@ -123,7 +123,9 @@ export async function unpackImages(imagePaths: string[]): Promise<{specs: Functi
 export async function startEmulation(options: EmulateOptions): Promise<RunningEmulator> {
   const images = options.imagePaths?.length ? await unpackImages(options.imagePaths) : undefined
   try {
-    const specs = [...(options.specs ?? (options.specPaths?.length || !images ? loadSpecs(options.specPaths ?? ['sai.yaml']) : [])), ...(images?.specs ?? [])]
+    // ./sai.yaml is the default only when nothing else was given to serve.
+    const fromSpecs = options.specs ?? (options.specPaths?.length ? loadSpecs(options.specPaths) : images ? [] : loadSpecs(['sai.yaml']))
+    const specs = [...fromSpecs, ...(images?.specs ?? [])]
     return await startWithSpecs(options, specs, images?.remove)
   } catch (error) {
     images?.remove()

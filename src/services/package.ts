@@ -10,13 +10,13 @@ import {SaiError} from '../errors/sai-error.js'
 import {hostBase} from '../packager/base/host.js'
 import {functionLayer, MODEL_DIR, modelLayer, runtimeLayer, TASK_ROOT} from '../packager/function-layers.js'
 import {writeDockerArchive} from '../packager/oci/docker-archive.js'
-import {buildImage, type BaseImage, type Image, type ImageConfigInput} from '../packager/oci/image.js'
+import {buildImage, envRecord, type BaseImage, type Image, type ImageConfigInput} from '../packager/oci/image.js'
 import type {BuiltLayer} from '../packager/oci/layer.js'
 import {buildLayerCached} from '../packager/oci/layer-cache.js'
 export {defaultCacheDir} from '../packager/oci/layer-cache.js'
 import {checkLambdaRules} from '../packager/oci/lambda-rules.js'
 import {OutputExistsError, writeOciLayout} from '../packager/oci/layout.js'
-import {InvalidReferenceError, parseEcrHost, parseReference, RegistryClient, RegistryError, type RegistryCredentials} from '../packager/oci/registry.js'
+import {InvalidReferenceError, parseEcrHost, parseReference, RegistryClient, withRegistryErrors, type RegistryCredentials} from '../packager/oci/registry.js'
 import type {LayerEntry, LayerSpec} from '../packager/oci/types.js'
 import {writeZip, ZIP_LIMITS} from '../packager/zip.js'
 import {ZIP_HANDLER_NAME} from '../packager/unpack.js'
@@ -149,13 +149,13 @@ async function resolveBase(options: ImageOptions, architecture: 'x86_64' | 'arm6
       })
     }
     const layer = await buildLayerCached(host.layer, {sourceDateEpoch: options.sourceDateEpoch, tmpDir, cacheDir: options.cacheDir})
-    const config: ImageConfigInput = {env: Object.fromEntries(host.config.Env.map((e) => e.split(/=(.*)/s, 2) as [string, string])), entrypoint: host.config.Entrypoint, workingDir: host.config.WorkingDir, user: host.config.User}
+    const config: ImageConfigInput = {env: envRecord(host.config.Env), entrypoint: host.config.Entrypoint, workingDir: host.config.WorkingDir, user: host.config.User}
     return {layers: [layer], config, base: undefined, description: `host (node ${host.node.version}, glibc ${host.glibc})`}
   }
   const reference = parseReferenceOrFail(options.base, '--base')
   options.onProgress?.(`base: ${options.base}`)
   const client = new RegistryClient(reference.registry, {credentials: options.credentials})
-  const pulled = await registryCall(() => client.pull(reference, {platform: {os: 'linux', architecture: architecture === 'x86_64' ? 'amd64' : 'arm64'}}), options.base)
+  const pulled = await withRegistryErrors(() => client.pull(reference, {platform: {os: 'linux', architecture: architecture === 'x86_64' ? 'amd64' : 'arm64'}}), options.base)
   const base: BaseImage = {
     manifest: JSON.parse(pulled.manifest.bytes.toString('utf8')),
     config: JSON.parse(pulled.config.bytes.toString('utf8')),
@@ -172,17 +172,6 @@ function parseReferenceOrFail(text: string, flag: string) {
   } catch (error) {
     if (!(error instanceof InvalidReferenceError)) throw error
     throw new SaiError('SAI_OUTPUT_INVALID', `${flag} ${text}: ${error.message}`, {hint: 'write the full reference: HOST[:PORT]/REPOSITORY[:TAG]'})
-  }
-}
-
-/** Registry failures become errors the user can act on, named by what went wrong. */
-async function registryCall<T>(call: () => Promise<T>, what: string): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    if (!(error instanceof RegistryError)) throw error
-    const code = ({unreachable: 'SAI_REGISTRY_UNREACHABLE', unauthorized: 'SAI_REGISTRY_UNAUTHORIZED', platform: 'SAI_ARCHITECTURE_MISMATCH'} as const)[error.category as string] ?? 'SAI_REGISTRY_ERROR'
-    throw new SaiError(code, `${what}: ${error.message}`, {hint: error.hint, cause: error})
   }
 }
 
@@ -439,7 +428,7 @@ async function writeOutput(image: Image, options: ImageOptions, spec: FunctionSp
   // A base in the same registry is mounted from its repository, never uploaded again.
   const mountFrom = baseReference && baseReference.registry === reference.registry && baseReference.repository !== reference.repository ? [baseReference.repository] : []
   options.onProgress?.(`pushing to ${output.reference}`)
-  const result = await registryCall(
+  const result = await withRegistryErrors(
     () =>
       client.push(reference, image.manifest.bytes, {
         blobs: [

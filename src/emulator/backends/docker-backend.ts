@@ -365,7 +365,6 @@ class DockerEnvironment implements EnvironmentHandle {
   private statsStream?: NodeJS.ReadableStream & {destroy?(): void}
   private peakBytes = 0
   private lastOutputAt = 0
-  private initFinished = false
   /** Bytes of output received, to compare with what the runtime says it wrote. */
   private receivedBytes = 0
   private onBytes?: () => void
@@ -420,8 +419,6 @@ class DockerEnvironment implements EnvironmentHandle {
     this.startedAt = startRequested
     this.startupMarks.containerStarted = startRequested
     this.cgroup = openContainerCgroup(this.engine, this.container.id)
-    // A quick runtime can finish init before the engine has answered the start request.
-    if (this.initFinished) this.cgroup?.setCpu(this.cpuCores)
     if (!this.cgroup) {
       this.events.onNoCgroup()
       void this.watchStats()
@@ -523,7 +520,6 @@ class DockerEnvironment implements EnvironmentHandle {
   }
 
   initDone(): void {
-    this.initFinished = true
     // Written to the container's cgroup at once where the engine is local (the engine's update
     // takes tens of ms, and the first invoke would run unthrottled meanwhile), and through the
     // engine, so that it knows the limit (docker inspect shows it) and keeps it.

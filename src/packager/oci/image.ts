@@ -113,6 +113,11 @@ export interface BuildImageOptions {
   annotations?: Record<string, string>
 }
 
+/** An image config's Env ("NAME=value" strings) as a record; a value may itself contain "=". */
+export function envRecord(env: readonly string[]): Record<string, string> {
+  return Object.fromEntries(env.map((entry) => entry.split(/=(.*)/s, 2) as [string, string]))
+}
+
 export function sha256(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }

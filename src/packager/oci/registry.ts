@@ -2,6 +2,7 @@
  * A client for the OCI distribution API, the protocol every registry speaks (ECR, GHCR, Docker Hub,
  * distribution itself): pull a manifest, its config and its layers; push blobs, then the manifest.
  */
+import {SaiError} from '../../errors/sai-error.js'
 import {createHash, type Hash} from 'node:crypto'
 import {Readable} from 'node:stream'
 import type {GetAuthorizationTokenCommandOutput} from '@aws-sdk/client-ecr'
@@ -816,4 +817,15 @@ async function runLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, worker))
   if (failure) throw failure.error
   return results
+}
+
+/** Runs registry calls; their failures become errors the user can act on, named by what went wrong. */
+export async function withRegistryErrors<T>(call: () => Promise<T>, what?: string): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error
+    const code = ({unreachable: 'SAI_REGISTRY_UNREACHABLE', unauthorized: 'SAI_REGISTRY_UNAUTHORIZED', platform: 'SAI_ARCHITECTURE_MISMATCH'} as const)[error.category as string] ?? 'SAI_REGISTRY_ERROR'
+    throw new SaiError(code, what ? `${what}: ${error.message}` : error.message, {hint: error.hint, cause: error})
+  }
 }
