@@ -5,6 +5,7 @@
  */
 import {createWriteStream, mkdirSync, renameSync, rmSync, statSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
+import {buffer} from 'node:stream/consumers'
 import {pipeline} from 'node:stream/promises'
 import yauzl from 'yauzl'
 import yazl from 'yazl'
@@ -83,9 +84,7 @@ export async function extractZip(file: string, dir: string): Promise<void> {
       mkdirSync(path.dirname(target), {recursive: true})
       const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s))))
       if ((mode & 0o170000) === 0o120000) {
-        const chunks: Buffer[] = []
-        for await (const chunk of stream) chunks.push(chunk as Buffer)
-        symlinkSync(Buffer.concat(chunks).toString(), target)
+        symlinkSync((await buffer(stream)).toString(), target)
       } else {
         await pipeline(stream, createWriteStream(target, {mode: mode & 0o777 || 0o644}))
       }

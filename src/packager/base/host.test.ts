@@ -4,7 +4,6 @@ import {once} from 'node:events'
 import {chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type {Readable} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 import {loadSpec} from '../../spec/load.js'
@@ -13,18 +12,13 @@ import {pruneDependencies} from '../prune/dependencies.js'
 import {compareVersions, GlibcVersionError, hostBase, LAMBDA_USER, NODE_IMAGE_PATH, parseLdd, SAI_RUNTIME_IMAGE_PATH, type HostBase} from './host.js'
 import {extractLayerSpec} from '../../../test/layer-helper.js'
 import {serveOneInvocation} from '../../../test/one-invocation.js'
+import {text} from 'node:stream/consumers'
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const BINDING = path.join(PROJECT, 'node_modules/onnxruntime-node/bin/napi-v6/linux', process.arch, 'onnxruntime_binding.node')
 const created: string[] = []
 afterAll(() => created.forEach((dir) => rmSync(dir, {recursive: true, force: true})))
 
-
-async function text(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString()
-}
 
 /** Follows the layer's own symlinks (never the host's) to the entry an image path ends at. */
 function resolveInLayer(entries: Map<string, LayerEntry>, imagePath: string, depth = 0): LayerEntry | undefined {

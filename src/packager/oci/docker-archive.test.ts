@@ -12,6 +12,7 @@ import {buildLayer} from './layer.js'
 import {readImage} from './layout.js'
 import {readTar, tarChunks} from './tar.js'
 import {MEDIA_TYPES, type LayerEntry} from './types.js'
+import {buffer} from 'node:stream/consumers'
 
 let dir: string
 beforeEach(async () => {
@@ -21,14 +22,9 @@ afterEach(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-const read = async (stream: Readable) => {
-  const parts: Buffer[] = []
-  for await (const chunk of stream) parts.push(chunk as Buffer)
-  return Buffer.concat(parts)
-}
 
 async function tarBytes(entries: LayerEntry[]): Promise<Buffer> {
-  return read(Readable.from(tarChunks(entries, {mtime: 0})))
+  return buffer(Readable.from(tarChunks(entries, {mtime: 0})))
 }
 
 const text = (path: string, content: string | Buffer): LayerEntry => ({path, type: 'file', mode: 0o644, source: {bytes: Buffer.from(content)}})
@@ -82,7 +78,7 @@ describe('docker-archive', () => {
       expect(back.manifest.bytes.equals(image.manifest.bytes)).toBe(true)
       expect(back.config.bytes.equals(image.config.bytes)).toBe(true)
       for (const [position, layer] of back.layers.entries()) {
-        expect((await read(await layer.open())).equals(await readFile(image.layers[position]!.file!))).toBe(true)
+        expect((await buffer(await layer.open())).equals(await readFile(image.layers[position]!.file!))).toBe(true)
       }
     }
   })

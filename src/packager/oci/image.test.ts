@@ -7,6 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {type BaseImage, buildImage, canonicalJson, type ImageConfig, ImageFormatError, sha256} from './image.js'
 import {buildLayer, type BuiltLayer} from './layer.js'
 import {MEDIA_TYPES} from './types.js'
+import {buffer} from 'node:stream/consumers'
 
 let dir: string
 beforeEach(async () => {
@@ -49,11 +50,6 @@ async function baseImage(docker: boolean): Promise<BaseImage> {
   }
 }
 
-const read = async (stream: Readable) => {
-  const parts: Buffer[] = []
-  for await (const chunk of stream) parts.push(chunk as Buffer)
-  return Buffer.concat(parts)
-}
 
 describe('buildImage', () => {
   it('gives the same manifest digest for two builds of the same inputs', async () => {
@@ -85,7 +81,7 @@ describe('buildImage', () => {
     expect(image.config.bytes.toString()).toMatch(/^\{"architecture":"arm64","config":\{"Cmd"/)
     expect(image.manifest.descriptor).toEqual({mediaType: MEDIA_TYPES.ociManifest, digest: sha256(image.manifest.bytes), size: image.manifest.bytes.length})
     expect(image.manifest.json.config).toEqual(image.config.descriptor)
-    expect((await read(await image.layers[1]!.open())).equals(await read(createReadStream(layers[1]!.file)))).toBe(true)
+    expect((await buffer(await image.layers[1]!.open())).equals(await buffer(createReadStream(layers[1]!.file)))).toBe(true)
   })
 
   it('on a Docker base: keeps its layers and config, merges ours, and uses Docker media types throughout', async () => {
@@ -106,7 +102,7 @@ describe('buildImage', () => {
     expect(image.config.json.rootfs.diff_ids).toEqual([...base.config.rootfs.diff_ids, ...layers.map((layer) => layer.diffId)])
     expect(image.config.json.history?.map((entry) => entry.created_by)).toEqual(['base layer', 'sai package: model layer', 'sai package: function layer'])
     expect(image.layers.map((layer) => layer.origin)).toEqual(['base', 'built', 'built'])
-    expect((await read(await image.layers[0]!.open())).length).toBe(base.manifest.layers[0]!.size)
+    expect((await buffer(await image.layers[0]!.open())).length).toBe(base.manifest.layers[0]!.size)
   })
 
   it('on an OCI base: OCI types, base annotations, and a new entrypoint clears the base cmd', async () => {
@@ -133,6 +129,6 @@ describe('buildImage', () => {
     expect(() => buildImage({architecture: 'x86_64', layers: [], base: {...base, manifest: {...base.manifest, mediaType: MEDIA_TYPES.dockerManifestList}}})).toThrow(/index/)
     expect(() => buildImage({architecture: 'x86_64', layers: [], base: {...base, config: {...base.config, rootfs: {type: 'layers', diff_ids: []}}}})).toThrow(ImageFormatError)
     const tampered = buildImage({architecture: 'x86_64', layers: [], base: {...base, blobs: {open: () => Readable.from([Buffer.from('not the layer')])}}})
-    await expect(read(await tampered.layers[0]!.open())).rejects.toThrow(/has 13 bytes/)
+    await expect(buffer(await tampered.layers[0]!.open())).rejects.toThrow(/has 13 bytes/)
   })
 })

@@ -9,6 +9,7 @@ import {buildLayer} from './layer.js'
 import {OutputExistsError, readImage, writeOciLayout} from './layout.js'
 import {readTar} from './tar.js'
 import {MEDIA_TYPES} from './types.js'
+import {buffer} from 'node:stream/consumers'
 
 let dir: string
 beforeEach(async () => {
@@ -18,11 +19,6 @@ afterEach(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-const read = async (stream: Readable) => {
-  const parts: Buffer[] = []
-  for await (const chunk of stream) parts.push(chunk as Buffer)
-  return Buffer.concat(parts)
-}
 
 async function sampleImage(options: {brokenBase?: boolean} = {}): Promise<Image> {
   const tmpDir = await mkdtemp(join(dir, 'layers-'))
