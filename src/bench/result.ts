@@ -219,6 +219,9 @@ export interface BenchResult {
     specPath: string
     memory: number
     timeout: number
+    /** Provisioned environments the runs had (the spec's, or --provisioned-concurrency). */
+    provisionedConcurrency?: number
+    reservedConcurrency?: number
     architecture: 'x86_64' | 'arm64'
     runtime: string
     batch?: number

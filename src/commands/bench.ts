@@ -55,6 +55,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     batch: integerListFlag({min: 1, max: 4096})({summary: 'Batch sweep: items per invoke, e.g. 1,2,4,8,16,32 (sent as {"batch": [...]}).', helpGroup: 'SWEEPS'}),
     payload: Flags.string({summary: 'The request: inline JSON or @file (default: the events/*.json next to the spec).'}),
     'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm.', default: 600, min: 0}),
+    'provisioned-concurrency': Flags.integer({summary: 'Provisioned environments, initialized before measuring and never reaped (default: the spec\'s provisionedConcurrency).', min: 0}),
     budget: Flags.string({summary: 'A budget, metric=limit, e.g. cold.p99=1500ms, warm.p95=50ms, errors=0.1%; repeatable.', multiple: true, multipleNonGreedy: true, helpGroup: 'GATES'}),
     baseline: Flags.string({summary: 'An earlier --json result: a significant regression above the threshold fails.', helpGroup: 'GATES'}),
     'regression-threshold': percentFlag({summary: 'Smallest regression that fails the baseline gate.', default: 0.1, defaultHelp: async () => '10%', helpGroup: 'GATES'}),
@@ -104,6 +105,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
         coldSamples: flags['cold-samples'] ?? (anyPhase || wantsLoad ? undefined : 5),
         idleGapsMs: flags['idle-gaps'],
         keepAliveSeconds: flags['keep-alive'],
+        provisionedConcurrency: flags['provisioned-concurrency'],
         load:
           wantsLoad || !anyPhase
             ? {

@@ -33,6 +33,8 @@ export interface BenchOptions {
   coldSamples?: number
   idleGapsMs?: number[]
   keepAliveSeconds: number
+  /** Provisioned environments to run with (default: the spec's provisionedConcurrency). */
+  provisionedConcurrency?: number
   /** Warm load; undefined when no load phase was asked for. */
   load?: LoadOptions
   memorySizes?: number[]
@@ -69,7 +71,13 @@ const packageVersion = (name: string): string | undefined => {
 
 /** Everything checked before the first environment starts, so a bad option costs no time. */
 async function prepare(options: BenchOptions, imageSpec: FunctionSpec | undefined) {
-  const spec = imageSpec ?? loadSpec(options.specPath)
+  const loaded = imageSpec ?? loadSpec(options.specPath)
+  const provisioned = options.provisionedConcurrency ?? loaded.provisionedConcurrency
+  if (loaded.reservedConcurrency !== undefined && provisioned > loaded.reservedConcurrency)
+    throw new SaiError('SAI_BENCH_OPTIONS_INVALID', `--provisioned-concurrency ${provisioned} exceeds the function's reservedConcurrency of ${loaded.reservedConcurrency} (${loaded.specPath})`, {
+      hint: `provisioned concurrency cannot exceed reserved concurrency: raise reservedConcurrency in the spec, or use at most ${loaded.reservedConcurrency}`,
+    })
+  const spec = {...loaded, provisionedConcurrency: provisioned}
   const budgets = new Map<string, SourcedBudget>()
   for (const b of spec.budgets) budgets.set(b.metric, {...b, source: 'spec'})
   // A --budget for a metric the spec also budgets replaces it for this run.
@@ -196,6 +204,8 @@ async function benchSpec(options: BenchOptions, imageSpec: FunctionSpec | undefi
       specPath: spec.specPath,
       memory: spec.memory,
       timeout: spec.timeout,
+      provisionedConcurrency: spec.provisionedConcurrency,
+      reservedConcurrency: spec.reservedConcurrency,
       architecture: spec.architecture,
       runtime: spec.runtime,
       batch: spec.batch,

@@ -48,10 +48,10 @@ export class LatencyHistogram implements RecordedDistribution {
     return histogram
   }
 
-  /** A latency in ms; anything under 1 µs (a clock's granularity) counts as 1 µs. */
-  record(ms: number): void {
+  /** A latency in ms (`count` times); anything under 1 µs (a clock's granularity) counts as 1 µs. */
+  record(ms: number, count = 1): void {
     if (!Number.isFinite(ms)) throw new RangeError(`A latency must be a finite number of ms, got ${ms}`)
-    this.histogram.recordValue(Math.max(LOWEST_US, Math.round(ms * 1000)))
+    this.histogram.recordValueWithCount(Math.max(LOWEST_US, Math.round(ms * 1000)), count)
   }
 
   /** Merges another histogram's values into this one. */
