@@ -52,7 +52,8 @@ function coldStart(rng: Rng, run: {memoryMb: number; batchSize: number}, id: str
   const runtimeReadyMs = processStartMs + logNormal(rng, 55 / Math.sqrt(cpu), 0.2) * contention
   const initDoneMs = runtimeReadyMs + logNormal(rng, 380 / cpu, 0.14) * contention
   const firstResponseMs = initDoneMs + latency(rng, warmMedianMs(run.memoryMb, run.batchSize) * 1.35)
-  const billedDurationMs = Math.ceil(firstResponseMs - initDoneMs)
+  // Since 2025-08-01 INIT is billed too: ceil(Duration + Init Duration).
+  const billedDurationMs = Math.ceil(firstResponseMs - initDoneMs + (initDoneMs - processStartMs))
   return {
     requestId: `req-${id}`,
     envId: `env-${id}`,

@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   SAI_BENCH_RESULT_INVALID: {description: 'sai recommend: a --bench file cannot be read, is not a sai.bench/v1 result, or the files measure different functions.', exit: EXIT.user},
   SAI_BENCH_DATA_MISSING: {description: 'sai recommend: the bench results lack a measurement a decision needs (the message names the bench flags that produce it).', exit: EXIT.user},
   SAI_RECOMMEND_INPUT_INVALID: {description: 'sai recommend: a traffic or objective value is out of range (--rps, --peak-rps, a --profile file, SLO, --max-cold-rate).', exit: EXIT.user},
+  SAI_SLO_UNMET: {description: 'sai recommend --apply: no measured configuration meets the p99 SLO and the cold-start target, so nothing is written.', exit: EXIT.gate},
   SAI_PRICES_MISSING: {description: 'sai recommend: only us-east-1 prices are built in; another --region needs a --prices file with that region\'s prices.', exit: EXIT.user},
   SAI_PRICES_INVALID: {description: 'sai recommend: the --prices file cannot be read, is not JSON, breaks the price table format, or is for another region than --region.', exit: EXIT.user},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},

@@ -6,55 +6,49 @@ import {readFileSync} from 'node:fs'
 import {BENCH_SCHEMA, type BenchResult, type RunResult} from '../bench/result.js'
 import {SaiError, isSaiError} from '../errors/sai-error.js'
 import {
+  compareAlwaysOn,
+  DEFAULT_MAX_ERROR_RATE_PCT,
   recommendBatch,
   recommendMemory,
   recommendProvisioned,
-  type BatchRecommendation,
+  type DecideContext,
   type MemoryRecommendation,
-  type ProvisionedRecommendation,
 } from '../recommend/decide.js'
+import {loadPriceTable} from '../recommend/price-file.js'
+import type {Candidate, MissingMeasurement, RecommendResult} from '../recommend/result.js'
 import type {Architecture} from '../recommend/pricing.js'
+import {readDailyProfile, trafficFromRates, trafficFromTrace, type TrafficProfile} from '../recommend/traffic.js'
+import {writeRecommendReport} from './recommend-report.js'
+import {applySpecSettings, APPLIED_COMMENT_MARKER} from '../spec/apply.js'
+import {loadSpec} from '../spec/load.js'
 
 export interface RecommendOptions {
   benchPaths: string[]
-  rps: number
+  /** Traffic: exactly one of rps (with an optional peak), a daily profile file, or a trace file. */
+  rps?: number
+  peakRps?: number
+  profilePath?: string
+  tracePath?: string
   sloP99Ms: number
   /** Percent of requests that may meet a cold start. */
   maxColdRatePct: number
+  /** Percent of invokes that may time out or run out of memory before a configuration is rejected. */
+  maxErrorRatePct?: number
+  /** Idle seconds Lambda keeps an environment, as assumed by the simulation. */
+  keepAliveSeconds: number
   /** Default: the architecture the bench ran for. */
   architecture?: Architecture
+  region?: string
+  pricesPath?: string
   freeTier?: boolean
+  /** Write the recommended settings into the bench's sai.yaml. */
+  apply?: boolean
+  /** Write the bench report with a recommendation section here. */
+  htmlPath?: string
+  seed?: number
 }
 
-/** A decision the results cannot support, and the bench flags that would make it possible. */
-export interface MissingMeasurement {
-  decision: 'batch' | 'provisioned'
-  message: string
-  hint?: string
-}
-
-export interface RecommendResult {
-  function: string
-  benchFiles: string[]
-  rps: number
-  sloP99Ms: number
-  architecture: Architecture
-  freeTier: boolean
-  /** The headline: what to configure. */
-  summary: {
-    memoryMB?: number
-    batchSize?: number
-    provisionedConcurrency?: number
-    monthlyCostUSD?: number
-    coldStartRate?: number
-    p99Ms?: number
-    meetsSlo: boolean
-  }
-  memory: MemoryRecommendation
-  batch?: BatchRecommendation
-  provisioned?: ProvisionedRecommendation
-  missing: MissingMeasurement[]
-}
+export type {Candidate, MissingMeasurement, RecommendResult} from '../recommend/result.js'
 
 export function readBenchResult(file: string): BenchResult {
   let text: string
@@ -112,38 +106,101 @@ function tryDecision<T>(decision: MissingMeasurement['decision'], missing: Missi
   }
 }
 
-export function recommend(options: RecommendOptions): RecommendResult {
+export async function readTraffic(options: Pick<RecommendOptions, 'rps' | 'peakRps' | 'profilePath' | 'tracePath'>): Promise<TrafficProfile> {
+  if (options.peakRps !== undefined && options.rps === undefined) throw new SaiError('SAI_RECOMMEND_INPUT_INVALID', '--peak-rps needs --rps (the mean)', {hint: 'a --profile or --trace carries its own peak'})
+  const given = [options.rps !== undefined && '--rps', options.profilePath !== undefined && '--profile', options.tracePath !== undefined && '--trace'].filter(Boolean)
+  if (given.length !== 1)
+    throw new SaiError('SAI_RECOMMEND_INPUT_INVALID', given.length === 0 ? 'no traffic given' : `traffic given ${given.length} ways (${given.join(', ')}): expected exactly one`, {
+      hint: 'pass --rps MEAN [--peak-rps P], --profile diurnal.json (24 hourly rates) or --trace file.csv (request timestamps)',
+    })
+  if (options.profilePath !== undefined) return readDailyProfile(options.profilePath)
+  if (options.tracePath !== undefined) return trafficFromTrace(options.tracePath)
+  return trafficFromRates(options.rps!, options.peakRps)
+}
+
+export async function recommend(options: RecommendOptions): Promise<RecommendResult> {
   const files = options.benchPaths.map((file) => ({file, result: readBenchResult(file)}))
   const merged = mergeBenchResults(files)
+  const traffic = await readTraffic(options)
+  const prices = loadPriceTable({region: options.region, file: options.pricesPath})
   const architecture = options.architecture ?? merged.spec.architecture ?? 'x86_64'
-  const pricing = {architecture, freeTier: options.freeTier}
+  const ctx: DecideContext = {
+    traffic,
+    sloP99Ms: options.sloP99Ms,
+    maxColdRatePct: options.maxColdRatePct,
+    maxErrorRatePct: options.maxErrorRatePct ?? DEFAULT_MAX_ERROR_RATE_PCT,
+    keepAliveSeconds: options.keepAliveSeconds,
+    reservedConcurrency: merged.spec.reservedConcurrency,
+    pricing: {architecture, freeTier: options.freeTier, prices},
+    seed: options.seed,
+  }
   // Memory is the decision the others build on: without a sweep, there is nothing to recommend.
-  const memory = recommendMemory(merged, {rps: options.rps, sloP99Ms: options.sloP99Ms, ...pricing})
+  const memory = recommendMemory(merged, ctx)
   const missing: MissingMeasurement[] = []
-  const batch = tryDecision('batch', missing, () => recommendBatch(merged, {rps: options.rps, sloP99Ms: options.sloP99Ms, ...pricing}))
+  const batch = tryDecision('batch', missing, () => recommendBatch(merged, ctx))
   const memoryMb = memory.recommended ?? memory.closest
-  const provisioned = tryDecision('provisioned', missing, () => recommendProvisioned(merged, {rps: options.rps, maxColdRatePct: options.maxColdRatePct, memoryMb, ...pricing}))
+  const provisioned = tryDecision('provisioned', missing, () => recommendProvisioned(merged, ctx, memoryMb))
+  const alwaysOn = provisioned && compareAlwaysOn(merged, ctx, provisioned)
+  const candidate = (o: MemoryRecommendation['options'][number]): Candidate => ({
+    memoryMB: o.memoryMb,
+    batchSize: 1,
+    provisionedConcurrency: o.provisionedConcurrency,
+    monthlyCostUSD: o.monthly.total,
+    coldStartRate: o.coldStartRate,
+    p99Ms: o.p99Ms,
+    meetsSlo: o.meetsSlo && o.meetsColdTarget,
+    risk: o.risk,
+  })
   const chosen = memory.options.find((o) => o.memoryMb === memoryMb)
-  const usePc = provisioned && provisioned.memoryMb === memoryMb && provisioned.provisionedConcurrency > 0
-  return {
+  const provisionedForChosen = provisioned?.memoryMb === memoryMb ? provisioned : undefined
+  const schedule = provisionedForChosen?.schedule
+  const recommendation: RecommendResult['recommendation'] = chosen && {
+    ...candidate(chosen),
+    batchSize: batch?.recommended ?? 1,
+    // A schedule lowers provisioned concurrency off-peak: the month costs what the schedule projects.
+    monthlyCostUSD: schedule ? Math.min(schedule.monthly.total, chosen.monthly.total) : chosen.monthly.total,
+    sqs: batch?.sqs,
+    autoScaling: provisionedForChosen?.autoScaling,
+    schedule: schedule?.actions,
+  }
+  const result: RecommendResult = {
     function: merged.spec.name,
     benchFiles: options.benchPaths,
-    rps: options.rps,
-    sloP99Ms: options.sloP99Ms,
+    traffic: {source: traffic.source, description: traffic.description, meanRps: traffic.meanRps, peakRps: traffic.peakRps, hourlyRps: traffic.hourlyRps, periodic: traffic.periodic},
+    objectives: {sloP99Ms: ctx.sloP99Ms, maxColdRatePct: ctx.maxColdRatePct, maxErrorRatePct: ctx.maxErrorRatePct!, keepAliveSeconds: ctx.keepAliveSeconds},
     architecture,
+    region: prices.region,
     freeTier: options.freeTier ?? false,
-    summary: {
-      memoryMB: memoryMb,
-      batchSize: batch?.recommended,
-      provisionedConcurrency: provisioned?.provisionedConcurrency,
-      monthlyCostUSD: usePc ? provisioned.monthly.withProvisioned.total : chosen?.monthly.total,
-      coldStartRate: provisioned ? provisioned.coldRatePct.withProvisioned / 100 : undefined,
-      p99Ms: chosen?.warmP99,
-      meetsSlo: memory.recommended !== undefined,
-    },
+    recommendation,
+    alternatives: memory.options.filter((o) => o !== chosen).map(candidate),
     memory,
     batch,
     provisioned,
+    alwaysOn,
     missing,
   }
+  if (options.apply) result.applied = applyRecommendation(merged.spec.specPath, result)
+  if (options.htmlPath) writeRecommendReport(merged, result, options.htmlPath)
+  return result
+}
+
+/** `--apply`: the recommended settings into the measured function's sai.yaml; refused when nothing meets the objectives. */
+function applyRecommendation(specPath: string, result: RecommendResult): NonNullable<RecommendResult['applied']> {
+  const r = result.recommendation
+  if (!r || !r.meetsSlo)
+    throw new SaiError('SAI_SLO_UNMET', `nothing written to ${specPath}: no measured configuration meets the ${result.objectives.sloP99Ms} ms p99 SLO and the ${result.objectives.maxColdRatePct}% cold-start target${r ? ` (closest: ${r.memoryMB} MB at ${r.p99Ms.toFixed(1)} ms, ${(100 * r.coldStartRate).toFixed(2)}% cold)` : ''}`, {
+      hint: 'relax --slo-p99 or --max-cold-rate, or bench more memory sizes (sai bench --memory …) and run sai recommend again',
+    })
+  const date = new Date().toISOString().slice(0, 10)
+  // Provisioned concurrency defaults to 0: a spec without it needs no line saying so.
+  const current = loadSpec(specPath).provisionedConcurrency
+  const settings = {
+    memory: r.memoryMB,
+    ...(r.provisionedConcurrency !== current ? {provisionedConcurrency: r.provisionedConcurrency} : {}),
+    ...(result.batch?.recommended !== undefined ? {batch: result.batch.recommended} : {}),
+  }
+  const {changes, written} = applySpecSettings(specPath, settings, {
+    comment: `${APPLIED_COMMENT_MARKER} ${date}: cheapest within the ${result.objectives.sloP99Ms} ms p99 SLO and ${result.objectives.maxColdRatePct}% cold starts at ${result.traffic.description}`,
+  })
+  return {specPath, changes, written}
 }

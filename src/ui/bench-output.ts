@@ -18,17 +18,23 @@ export function formatTables(tables: TableModel[]): string {
     .join('\n\n')
 }
 
+/** Wraps each paragraph (a line of `text`) at `width`, breaking between words. */
 function wrap(text: string, width: number): string {
-  const lines: string[] = []
-  let line = ''
-  for (const word of text.split(' ')) {
-    if (line && line.length + word.length + 1 > width) {
-      lines.push(line)
-      line = word
-    } else line = line ? `${line} ${word}` : word
-  }
-  if (line) lines.push(line)
-  return lines.join('\n')
+  return text
+    .split('\n')
+    .map((paragraph) => {
+      const lines: string[] = []
+      let line = ''
+      for (const word of paragraph.split(' ')) {
+        if (line && line.length + word.length + 1 > width) {
+          lines.push(line)
+          line = word
+        } else line = line ? `${line} ${word}` : word
+      }
+      if (line) lines.push(line)
+      return lines.join('\n')
+    })
+    .join('\n')
 }
 
 export interface ProgressUpdate {

@@ -8,25 +8,25 @@ import type {BenchResult, ColdStartSample, CpuShare, Distribution, ErrorCounts, 
 import {escapeXml, formatTick, lineChart, stackedBarChart, type Point, type Series} from './svg.js'
 
 /** Markup that is already safe; everything else interpolated into `html` is escaped. */
-class Markup {
+export class Markup {
   constructor(readonly value: string) {}
 }
-const raw = (markup: string) => new Markup(markup)
-type Piece = Markup | string | number | undefined | null | false | Piece[]
+export const raw = (markup: string) => new Markup(markup)
+export type Piece = Markup | string | number | undefined | null | false | Piece[]
 
-function html(strings: TemplateStringsArray, ...values: Piece[]): Markup {
+export function html(strings: TemplateStringsArray, ...values: Piece[]): Markup {
   const render = (v: Piece): string =>
     v instanceof Markup ? v.value : Array.isArray(v) ? v.map(render).join('') : v === undefined || v === null || v === false ? '' : escapeXml(String(v))
   return raw(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]!) : ''), ''))
 }
 
-const fixed = (value: number, digits: number) => value.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits})
+export const fixed = (value: number, digits: number) => value.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits})
 /** Milliseconds with the precision a latency deserves at its size. */
-const msNumber = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : fixed(v, v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0))
-const ms = (v: number | undefined) => (v === undefined ? '—' : `${msNumber(v)} ms`)
+export const msNumber = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : fixed(v, v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0))
+export const ms = (v: number | undefined) => (v === undefined ? '—' : `${msNumber(v)} ms`)
 const usd = (v: number | undefined) => (v === undefined ? '—' : `$${v >= 0.01 ? fixed(v, 4) : v.toPrecision(3).includes('e') ? v.toFixed(8) : v.toPrecision(3)}`)
 const rate = (v: number | undefined) => (v === undefined ? '—' : fixed(v, v < 10 ? 2 : v < 100 ? 1 : 0))
-const usdTick = (v: number) => `$${formatTick(v)}`
+export const usdTick = (v: number) => `$${formatTick(v)}`
 const percent = (part: number, whole: number) => (whole > 0 ? `${fixed((part / whole) * 100, part / whole < 0.01 ? 2 : 1)} %` : '—')
 const duration = (seconds: number) =>
   !Number.isFinite(seconds) ? '' : seconds < 120 ? `${fixed(seconds, 1)} s` : seconds < 7200 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${fixed(seconds / 3600, 1)} h`
@@ -82,13 +82,13 @@ function cpuCaveat(cpu: CpuShare): string | undefined {
   return undefined
 }
 
-function table(headers: Piece[], rows: Piece[][], className = ''): Markup {
+export function table(headers: Piece[], rows: Piece[][], className = ''): Markup {
   return html`<div class="table-wrap"><table class="${className}"><thead><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows.map(
     (row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`,
   )}</tbody></table></div>`
 }
 
-const figure = (title: string, chart: string, note?: Piece) => html`<figure><figcaption>${title}</figcaption>${raw(chart)}${note ? html`<p class="note">${note}</p>` : ''}</figure>`
+export const figure = (title: string, chart: string, note?: Piece) => html`<figure><figcaption>${title}</figcaption>${raw(chart)}${note ? html`<p class="note">${note}</p>` : ''}</figure>`
 const withCi = (value: number, ci: [number, number]) => html`${msNumber(value)} <span class="ci">${msNumber(ci[0])}–${msNumber(ci[1])}</span>`
 
 function distributionTable(rows: [string, Distribution | undefined][]): Markup {
@@ -441,13 +441,23 @@ details.run>summary{cursor:pointer;padding:10px 0;list-style-position:outside}
 details.run[open]>summary{border-bottom:1px solid var(--line);margin-bottom:8px}
 .run-id{font-size:16px;font-weight:700}
 .run-body .table-wrap,.run-body figure{border-color:#eef0f3}
+table.kv th,table.kv td{text-align:left}
+table.kv td{white-space:normal}
+table.kv td:first-child{color:var(--muted);white-space:nowrap;width:1%}
+ul.reasons{margin:6px 0;padding-left:20px;color:var(--muted);font-size:12.5px}
 @media print{details.run{break-inside:avoid}body{background:#fff}}
 `
 
-export function renderHtmlReport(result: BenchResult): string {
+export interface HtmlReportOptions {
+  /** A section rendered elsewhere (e.g. by `sai recommend --html`), already safe HTML: placed first, after the nav. */
+  recommendation?: string
+}
+
+export function renderHtmlReport(result: BenchResult, options: HtmlReportOptions = {}): string {
   const runs = [...result.runs].sort((a, b) => Number(b.id === 'base') - Number(a.id === 'base'))
   const [gateSection, memorySection, batchSection] = [gates(result), memorySweep(result), batchSweep(result)]
   const nav = html`<nav>${[
+    options.recommendation !== undefined && html`<a href="#recommendation">Recommendation</a>`,
     gateSection && html`<a href="#gates">Gates</a>`,
     html`<a href="#runs">Runs</a>`,
     memorySection && html`<a href="#memory-sweep">Memory sweep</a>`,
@@ -466,6 +476,7 @@ export function renderHtmlReport(result: BenchResult): string {
 <body><main>
 ${header(result)}
 ${nav}
+${options.recommendation !== undefined ? raw(options.recommendation) : ''}
 ${gateSection}${overview(runs)}${memorySection}${batchSection}
 <section id="details"><h2>Runs in detail</h2>${runs.filter((r) => !r.skipped).map((run, i) => runSection(run, i === 0))}</section>
 <p class="note">Generated by sai ${result.versions.sai} · ${result.schema}</p>
