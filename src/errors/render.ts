@@ -3,7 +3,7 @@ import {EXIT, type ExitCode} from './codes.js'
 
 export interface RenderedError {
   text: string
-  json: {error: {code: string; message: string; hint?: string}}
+  json: {error: {code: string; message: string; hint?: string; details?: unknown}}
   exitCode: ExitCode
 }
 
@@ -16,7 +16,7 @@ export function renderError(error: unknown): RenderedError {
     if (cause && !error.message.includes(cause)) lines.push(`Caused by: ${cause}`)
     return {
       text: lines.join('\n'),
-      json: {error: {code: error.code, message: error.message, ...(error.hint ? {hint: error.hint} : {})}},
+      json: {error: {code: error.code, message: error.message, ...(error.hint ? {hint: error.hint} : {}), ...(error.details === undefined ? {} : {details: error.details})}},
       exitCode: error.exitCode,
     }
   }

@@ -4,6 +4,8 @@ export interface SaiErrorOptions {
   /** What the user can do about it. */
   hint?: string
   cause?: unknown
+  /** Structured context for --json (e.g. which deploy steps were applied). */
+  details?: unknown
 }
 
 /**
@@ -13,12 +15,14 @@ export interface SaiErrorOptions {
 export class SaiError extends Error {
   readonly code: ErrorCode
   readonly hint?: string
+  readonly details?: unknown
 
   constructor(code: ErrorCode, message: string, options: SaiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'SaiError'
     this.code = code
     this.hint = options.hint
+    this.details = options.details
   }
 
   get exitCode(): ExitCode {

@@ -28,6 +28,7 @@ export const FIELD_EXPECTATIONS: Record<string, string> = {
   architecture: `one of ${ARCHITECTURES.join(', ')}`,
   runtime: `one of ${LAMBDA_NODE_RUNTIMES.join(', ')}`,
   environment: `a map of variable names ([a-zA-Z][a-zA-Z0-9_]*) to string values, ${LAMBDA_LIMITS.environmentBytes} bytes at most in all, none of Lambda's reserved names`,
+  role: 'an IAM role ARN, arn:aws:iam::<account>:role/<name> (the execution role sai deploy gives the function)',
   reservedConcurrency: 'an integer ≥ 0 (0 throttles every invoke)',
   provisionedConcurrency: 'an integer ≥ 0, not above reservedConcurrency',
   batch: 'an integer ≥ 1: the largest batch one invoke may carry',
@@ -62,6 +63,7 @@ export const functionSpecSchema = z
         }
       })
       .default({}),
+    role: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/).optional(),
     reservedConcurrency: z.int().min(0).optional(),
     provisionedConcurrency: z.int().min(0).default(0),
     batch: z.int().min(1).optional(),

@@ -1,0 +1,370 @@
+/**
+ * `sai deploy` as a use-case: package the function, push its code, and bring AWS Lambda — or the
+ * local emulator, through the very same API calls — to the spec: function, version, alias, reserved
+ * and provisioned concurrency, and auto scaling. It reads the current state first, plans field by
+ * field, and applies only what differs, so a second deploy with no change is a no-op.
+ */
+import {createHash} from 'node:crypto'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {
+  CreateAliasCommand,
+  CreateFunctionCommand,
+  GetAliasCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  GetProvisionedConcurrencyConfigCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
+  PutProvisionedConcurrencyConfigCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
+  waitUntilPublishedVersionActive,
+  type FunctionConfiguration,
+} from '@aws-sdk/client-lambda'
+import {BENCH_SCHEMA, type BenchResult} from '../bench/result.js'
+import {planDeploy, type AutoScalingSetting, type CurrentState, type DesiredFunction, type Plan, type PlanStep, type StepName} from '../deploy/plan.js'
+import {SaiError} from '../errors/sai-error.js'
+import type {RecommendResult} from '../recommend/result.js'
+import {loadSpec, type FunctionSpec} from '../spec/load.js'
+import {packageFunction} from './package.js'
+import {autoScalingState, ensureEcrRepository, ensureRole, putAutoScaling} from '../deploy/aws.js'
+
+export interface DeployOptions {
+  specPath: string
+  format: 'image' | 'zip'
+  /** Default: the standard AWS chain (AWS_REGION, ~/.aws/config). */
+  region?: string
+  /** A Lambda API endpoint other than AWS's, e.g. `sai emulate` on http://127.0.0.1:9001. */
+  endpointUrl?: string
+  /** A registry standing in for ECR (HOST[:PORT]); needed for image functions on a local endpoint. */
+  registry?: string
+  alias: string
+  role?: string
+  createRole?: boolean
+  /** Overrides the spec's. */
+  provisionedConcurrency?: number
+  /** A `sai recommend --json` result: its memory, provisioned concurrency and auto scaling are deployed. */
+  recommendationPath?: string
+  /** A `sai bench --json` result that must have passed its budgets. */
+  requireBenchPath?: string
+  dryRun?: boolean
+  /** How long to wait for the function, the version and provisioned concurrency to be ready. */
+  waitTimeoutSeconds: number
+  sourceDateEpoch?: number
+  cacheDir?: string
+  onProgress?(message: string): void
+}
+
+export type StepStatus = 'applied' | 'unchanged' | 'failed' | 'not attempted' | 'skipped'
+
+export interface DeployResult {
+  functionName: string
+  target: {endpoint: string; region: string; local: boolean}
+  packageType: 'Image' | 'Zip'
+  code: {digest: string; imageUri?: string; bytes?: number}
+  plan: Plan
+  dryRun: boolean
+  /** Nothing differed: nothing was called that changes anything. */
+  noOp: boolean
+  steps: {step: StepName; status: StepStatus; detail: string}[]
+  version?: string
+  aliasArn?: string
+  provisioned?: {requested: number; status: string}
+  notes: string[]
+}
+
+const LOCAL_ROLE = 'arn:aws:iam::000000000000:role/sai-local'
+
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return false
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(new URL(endpoint).hostname)
+  } catch {
+    throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `--endpoint-url ${endpoint} is not a URL`, {hint: 'e.g. --endpoint-url http://127.0.0.1:9001 (what sai emulate prints)'})
+  }
+}
+
+/** --require-bench: a bench that broke its budgets stops the deploy (exit 3), so CI can chain bench → deploy. */
+function checkBench(file: string, spec: FunctionSpec): void {
+  let result: BenchResult
+  try {
+    result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+  } catch (error) {
+    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file}: cannot read it as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {hint: 'pass the file sai bench --json FILE wrote'})
+  }
+  if (result?.schema !== BENCH_SCHEMA)
+    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file}: schema is ${JSON.stringify(result?.schema ?? null)}, expected "${BENCH_SCHEMA}"`, {hint: 'pass a result written by sai bench --json FILE'})
+  if (result.spec?.name !== spec.name)
+    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file} measured ${result.spec?.name}, but this deploys ${spec.name}`, {hint: 'pass the bench result of this function'})
+  if (!result.passed) {
+    const broken = result.budgets.filter((b) => !b.passed).map((b) => `${b.metric} ${b.actual ?? '—'} (limit ${b.limit})`)
+    const regressions = result.baseline?.checks.filter((c) => c.failed).map((c) => `${c.metric} regressed ×${c.ratio.toFixed(2)}`) ?? []
+    const why = [...broken, ...regressions, ...(result.interrupted ? ['the bench was interrupted'] : [])]
+    throw new SaiError('SAI_BENCH_GATE_FAILED', `not deploying ${spec.name}: the bench ${file} failed its gates (${why.join('; ') || 'see the bench report'})`, {
+      hint: 'fix the regression, or change the budgets in sai.yaml, and run sai bench again',
+    })
+  }
+}
+
+function readRecommendation(file: string): RecommendResult {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as RecommendResult
+    if (!parsed.recommendation) throw new Error('no "recommendation" in it')
+    return parsed
+  } catch (error) {
+    throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `--recommendation ${file}: ${(error as Error).message}`, {hint: 'pass the output of sai recommend --json'})
+  }
+}
+
+/** Turns SDK failures that are the user's to fix into SaiErrors; anything else passes through. */
+function userError(error: unknown, endpoint: string): unknown {
+  const e = error as Error & {code?: string; $metadata?: unknown; cause?: {code?: string}}
+  if (e?.name === 'CredentialsProviderError' || /Could not load credentials/.test(e?.message ?? ''))
+    return new SaiError('SAI_AWS_CREDENTIALS_MISSING', `no AWS credentials were found for ${endpoint}`, {
+      hint: 'set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or log in with aws sso login; a local --endpoint-url needs none',
+    })
+  const code = e?.code ?? e?.cause?.code
+  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code))
+    return new SaiError('SAI_DEPLOY_UNREACHABLE', `cannot reach the Lambda API at ${endpoint} (${code})`, {
+      hint: endpoint.startsWith('http://127.') || endpoint.includes('localhost') ? 'start it with sai emulate (it prints the endpoint), or fix --endpoint-url' : 'check the region, the network and --endpoint-url',
+    })
+  return error
+}
+
+const isNotFound = (error: unknown) => ['ResourceNotFoundException', 'ProvisionedConcurrencyConfigNotFoundException'].includes((error as Error)?.name)
+
+async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw error
+  }
+}
+
+async function readState(client: LambdaClient, name: string, alias: string): Promise<CurrentState> {
+  const fn = await orUndefined(client.send(new GetFunctionCommand({FunctionName: name})))
+  if (!fn) return {}
+  const resolved = fn.Code?.ResolvedImageUri
+  const state: CurrentState = {
+    configuration: fn.Configuration,
+    imageDigest: resolved?.includes('@') ? resolved.slice(resolved.indexOf('@') + 1) : undefined,
+    reservedConcurrency: fn.Concurrency?.ReservedConcurrentExecutions,
+  }
+  const aliasConfig = await orUndefined(client.send(new GetAliasCommand({FunctionName: name, Name: alias})))
+  if (aliasConfig?.FunctionVersion) {
+    state.alias = {functionVersion: aliasConfig.FunctionVersion}
+    state.aliasVersion = await orUndefined(client.send(new GetFunctionConfigurationCommand({FunctionName: name, Qualifier: aliasConfig.FunctionVersion})))
+    const pc = await orUndefined(client.send(new GetProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: alias})))
+    if (pc) state.provisioned = {requested: pc.RequestedProvisionedConcurrentExecutions ?? 0, status: pc.Status}
+  }
+  return state
+}
+
+/** The function's code: built, and — unless this is a dry run — pushed where Lambda will read it. */
+async function buildCode(spec: FunctionSpec, options: DeployOptions, repository: string | undefined, tmp: string) {
+  const common = {specPath: options.specPath, spec, sourceDateEpoch: options.sourceDateEpoch ?? 0, minCosine: 0.99, cacheDir: options.cacheDir, onProgress: options.onProgress}
+  if (options.format === 'zip') {
+    const file = path.join(tmp, `${spec.name}.zip`)
+    const result = await packageFunction({...common, output: {kind: 'zip', file}})
+    const zipFile = readFileSync(file)
+    return {
+      code: {packageType: 'Zip' as const, zipFile, digest: createHash('sha256').update(zipFile).digest('base64')},
+      runtime: result.zip!.runtime,
+      handler: result.zip!.handler,
+      bytes: zipFile.byteLength,
+    }
+  }
+  // A dry run builds the image to learn its digest, and pushes nothing.
+  const output = options.dryRun || !repository ? {kind: 'oci' as const, dir: path.join(tmp, 'image')} : {kind: 'registry' as const, reference: `${repository}:sai`}
+  const result = await packageFunction({...common, output})
+  const digest = result.manifestDigest!
+  return {code: {packageType: 'Image' as const, imageUri: repository ? `${repository}@${digest}` : undefined, digest}, bytes: result.addedBytes}
+}
+
+export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  const spec = loadSpec(options.specPath)
+  if (options.requireBenchPath) checkBench(options.requireBenchPath, spec)
+  const local = isLocalEndpoint(options.endpointUrl)
+  const recommendation = options.recommendationPath ? readRecommendation(options.recommendationPath).recommendation! : undefined
+  if (local && options.format === 'image' && !options.registry)
+    throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `an image function on the local endpoint ${options.endpointUrl} needs --registry HOST[:PORT], the registry standing in for ECR`, {
+      hint: 'start one (docker-registry listens on 127.0.0.1:5000) and pass --registry 127.0.0.1:5000, or deploy a zip with --format zip',
+    })
+  const progress = options.onProgress ?? (() => {})
+  const client = new LambdaClient({
+    region: options.region ?? (local ? 'us-east-1' : undefined),
+    endpoint: options.endpointUrl,
+    // The emulator does not check signatures: never reach for real credentials to talk to it.
+    credentials: local ? {accessKeyId: 'sai-local', secretAccessKey: 'sai-local'} : undefined,
+    // Throttling (429) and 5xx are retried with backoff; validation errors are not.
+    maxAttempts: 6,
+  })
+  const region = await client.config.region()
+  const endpoint = options.endpointUrl ?? `https://lambda.${region}.amazonaws.com`
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-'))
+  const notes: string[] = []
+  try {
+    progress(`reading ${spec.name} from ${endpoint}`)
+    const state = await readState(client, spec.name, options.alias).catch((error) => {
+      throw userError(error, endpoint)
+    })
+    const repository = local ? `${options.registry}/${spec.name}` : options.format === 'image' ? await ensureEcrRepository(spec.name, region, {dryRun: options.dryRun, progress}) : undefined
+    const built = await buildCode(spec, options, repository, tmp)
+    const role = options.role ?? spec.role ?? (local ? LOCAL_ROLE : options.createRole ? await ensureRole(spec.name, region, {dryRun: options.dryRun, progress}) : state.configuration?.Role)
+    if (!role)
+      throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `${spec.name} has no execution role`, {hint: 'add role: arn:aws:iam::<account>:role/<name> to sai.yaml, pass --role ARN, or let sai create a minimal one with --create-role'})
+    const autoScaling: AutoScalingSetting | undefined = recommendation?.autoScaling && {
+      targetValue: recommendation.autoScaling.targetValue,
+      minCapacity: recommendation.autoScaling.minCapacity,
+      maxCapacity: recommendation.autoScaling.maxCapacity,
+    }
+    const desired: DesiredFunction = {
+      functionName: spec.name,
+      code: built.code,
+      configuration: {
+        role,
+        memorySize: recommendation?.memoryMB ?? spec.memory,
+        timeout: spec.timeout,
+        ephemeralStorage: spec.ephemeralStorage,
+        architecture: spec.architecture,
+        environment: spec.environment,
+        description: `${spec.name}, deployed by sai`,
+        runtime: 'runtime' in built ? built.runtime : undefined,
+        handler: 'handler' in built ? built.handler : undefined,
+      },
+      alias: options.alias,
+      provisionedConcurrency: options.provisionedConcurrency ?? recommendation?.provisionedConcurrency ?? spec.provisionedConcurrency,
+      reservedConcurrency: spec.reservedConcurrency,
+      // Application Auto Scaling has no local stand-in: only AWS gets the policy.
+      autoScaling: local ? undefined : autoScaling,
+    }
+    if (local && autoScaling) notes.push('auto scaling: not applied to a local endpoint (Application Auto Scaling is AWS-only)')
+    if (!local && desired.autoScaling) state.autoScaling = await autoScalingState(spec.name, options.alias, region)
+    const plan = planDeploy(desired, state)
+    const result: DeployResult = {
+      functionName: spec.name,
+      target: {endpoint, region, local},
+      packageType: built.code.packageType,
+      code: {digest: built.code.digest, imageUri: built.code.imageUri, bytes: built.bytes},
+      plan,
+      dryRun: options.dryRun ?? false,
+      noOp: plan.noOp,
+      steps: plan.steps.map((s) => ({step: s.step, status: s.action === 'none' ? 'unchanged' : options.dryRun ? 'skipped' : 'not attempted', detail: s.detail})),
+      version: state.alias?.functionVersion,
+      notes,
+    }
+    if (options.dryRun || plan.noOp) return result
+    await applyPlan(client, desired, plan, result, options, region).catch((error) => {
+      throw userError(error, endpoint)
+    })
+    return result
+  } finally {
+    client.destroy()
+    rmSync(tmp, {recursive: true, force: true})
+  }
+}
+
+async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: Plan, result: DeployResult, options: DeployOptions, region: string): Promise<void> {
+  const name = desired.functionName
+  const progress = options.onProgress ?? (() => {})
+  const waiter = {client, maxWaitTime: options.waitTimeoutSeconds, minDelay: 1, maxDelay: 5}
+  const c = desired.configuration
+  const configuration = {
+    Role: c.role,
+    MemorySize: c.memorySize,
+    Timeout: c.timeout,
+    EphemeralStorage: {Size: c.ephemeralStorage},
+    Environment: {Variables: c.environment},
+    Description: c.description,
+    ...(desired.code.packageType === 'Zip' ? {Runtime: c.runtime as FunctionConfiguration['Runtime'], Handler: c.handler} : {}),
+  }
+  const code = desired.code.packageType === 'Image' ? {ImageUri: desired.code.imageUri} : {ZipFile: desired.code.zipFile}
+  const previousVersion = result.version
+  let version = result.version
+  const run: Record<StepName, (step: PlanStep) => Promise<string | void>> = {
+    'create-function': async () => {
+      progress(`creating ${name}`)
+      await client.send(new CreateFunctionCommand({FunctionName: name, PackageType: desired.code.packageType, Code: code, Architectures: [c.architecture], ...configuration}))
+      await waitUntilFunctionActiveV2(waiter, {FunctionName: name})
+    },
+    'update-code': async () => {
+      progress(`updating ${name}'s code`)
+      await client.send(new UpdateFunctionCodeCommand({FunctionName: name, ...code, Architectures: [c.architecture]}))
+      await waitUntilFunctionUpdatedV2(waiter, {FunctionName: name})
+    },
+    'update-configuration': async (step) => {
+      progress(`updating ${name}'s configuration (${step.changes.map((x) => x.field).join(', ')})`)
+      await client.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...configuration}))
+      await waitUntilFunctionUpdatedV2(waiter, {FunctionName: name})
+    },
+    'publish-version': async () => {
+      progress('publishing a version')
+      const published = await client.send(new PublishVersionCommand({FunctionName: name, Description: `sai deploy ${desired.code.digest}`}))
+      version = published.Version!
+      await waitUntilPublishedVersionActive(waiter, {FunctionName: name, Qualifier: version})
+      return `version ${version}`
+    },
+    alias: async (step) => {
+      progress(`${step.action === 'create' ? 'creating' : 'moving'} alias ${desired.alias} → version ${version}`)
+      const input = {FunctionName: name, Name: desired.alias, FunctionVersion: version!}
+      const alias = step.action === 'create' ? await client.send(new CreateAliasCommand(input)) : await client.send(new UpdateAliasCommand(input))
+      result.aliasArn = alias.AliasArn
+      return `${desired.alias} → version ${version}`
+    },
+    'reserved-concurrency': async () => {
+      progress(`setting reserved concurrency to ${desired.reservedConcurrency}`)
+      await client.send(new PutFunctionConcurrencyCommand({FunctionName: name, ReservedConcurrentExecutions: desired.reservedConcurrency}))
+    },
+    'provisioned-concurrency': async () => {
+      progress(`provisioning ${desired.provisionedConcurrency} environments on ${desired.alias}`)
+      await client.send(new PutProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: desired.alias, ProvisionedConcurrentExecutions: desired.provisionedConcurrency}))
+      result.provisioned = await waitForProvisioned(client, name, desired.alias, options.waitTimeoutSeconds)
+      return `${desired.provisionedConcurrency} READY on ${desired.alias}`
+    },
+    'auto-scaling': async () => {
+      progress('putting the target-tracking policy')
+      await putAutoScaling(name, desired.alias, desired.autoScaling!, region)
+    },
+  }
+  for (const [index, step] of plan.steps.entries()) {
+    if (step.action === 'none') continue
+    const entry = result.steps[index]!
+    try {
+      const detail = await run[step.step](step)
+      entry.status = 'applied'
+      if (detail) entry.detail = detail
+    } catch (error) {
+      entry.status = 'failed'
+      entry.detail = `${step.detail}: ${(error as Error).message}`
+      result.version = version
+      const applied = result.steps.filter((s) => s.status === 'applied').map((s) => s.step)
+      const pending = result.steps.filter((s) => s.status === 'not attempted').map((s) => s.step)
+      const aliasNow = applied.includes('alias') ? `points at version ${version}` : previousVersion ? `still points at version ${previousVersion}` : 'was not created'
+      throw new SaiError(
+        'SAI_DEPLOY_FAILED',
+        `deploying ${name} failed at ${step.step}: ${(error as Error).message}. Applied: ${applied.join(', ') || 'nothing'}. Not applied: ${[step.step, ...pending].join(', ')}. The alias ${desired.alias} ${aliasNow}.`,
+        {hint: 'fix the cause and run sai deploy again: it re-reads the state and applies only what is still missing', cause: userError(error, result.target.endpoint), details: result.steps},
+      )
+    }
+  }
+  result.version = version
+}
+
+/** Polls GetProvisionedConcurrencyConfig until READY (AWS takes minutes; the emulator, the init time). */
+async function waitForProvisioned(client: LambdaClient, name: string, qualifier: string, timeoutSeconds: number): Promise<{requested: number; status: string}> {
+  const deadline = Date.now() + timeoutSeconds * 1000
+  for (;;) {
+    const pc = await client.send(new GetProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: qualifier}))
+    if (pc.Status === 'READY') return {requested: pc.RequestedProvisionedConcurrentExecutions ?? 0, status: pc.Status}
+    if (pc.Status === 'FAILED') throw new Error(`provisioned concurrency FAILED: ${pc.StatusReason ?? 'no reason given'}`)
+    if (Date.now() > deadline) throw new Error(`provisioned concurrency still ${pc.Status} after ${timeoutSeconds} s (${pc.AvailableProvisionedConcurrentExecutions ?? 0} of ${pc.RequestedProvisionedConcurrentExecutions} available)`)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+}

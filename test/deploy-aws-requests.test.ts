@@ -1,0 +1,180 @@
+/**
+ * The AWS path of `sai deploy`, checked without an account: the SDK's own endpoint override
+ * (AWS_ENDPOINT_URL_LAMBDA, as every AWS SDK honours) sends deploy's requests to a loopback server that
+ * records them at the HTTP layer and answers as Lambda's API does for a fresh account. The test
+ * asserts the exact requests — operations, order, bodies, SigV4 — and that a second deploy only reads.
+ */
+import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {cpSync, mkdtempSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {FIXTURES, ROOT} from './helpers.js'
+
+interface Recorded {
+  method: string
+  path: string
+  query: string
+  authorization: string
+  body?: Record<string, unknown>
+}
+
+const ACCOUNT = '123456789012'
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/noop-role`
+const arn = (name: string, qualifier?: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${qualifier ? `:${qualifier}` : ''}`
+
+/** Lambda's REST API for one function, as much as a deploy touches, with its state. */
+function fakeLambda(recorded: Recorded[]) {
+  let config: Record<string, unknown> | undefined
+  const versions = new Map<string, Record<string, unknown>>()
+  let alias: {Name: string; FunctionVersion: string} | undefined
+  let reserved: number | undefined
+  let provisioned: number | undefined
+  const send = (res: http.ServerResponse, status: number, body?: unknown, errorType?: string) => {
+    res.writeHead(status, {'Content-Type': 'application/json', 'x-amzn-RequestId': 'req', ...(errorType ? {'x-amzn-ErrorType': errorType} : {})})
+    res.end(body === undefined ? '' : JSON.stringify(body))
+  }
+  const notFound = (res: http.ServerResponse, what: string) => send(res, 404, {Type: 'User', Message: `Function not found: ${what}`}, 'ResourceNotFoundException')
+  return http.createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const url = new URL(req.url!, 'http://x')
+    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : undefined
+    recorded.push({method: req.method!, path: url.pathname, query: url.search, authorization: String(req.headers.authorization ?? ''), body})
+    const route = `${req.method} ${url.pathname.replace(/\/functions\/[^/]+/, '/functions/{name}')}`
+    const qualifier = url.searchParams.get('Qualifier')
+    switch (route) {
+      case 'GET /2015-03-31/functions/{name}':
+        if (!config) return notFound(res, arn('noop'))
+        return send(res, 200, {Configuration: config, Code: {RepositoryType: 'S3', Location: 'https://example.invalid/code.zip'}, ...(reserved === undefined ? {} : {Concurrency: {ReservedConcurrentExecutions: reserved}})})
+      case 'POST /2015-03-31/functions': {
+        const zip = Buffer.from(String((body!.Code as {ZipFile: string}).ZipFile), 'base64')
+        const {Code: _code, ...rest} = body!
+        config = {...rest, FunctionArn: arn('noop'), Version: '$LATEST', CodeSha256: createHash('sha256').update(zip).digest('base64'), CodeSize: zip.byteLength, State: 'Active', LastUpdateStatus: 'Successful'}
+        return send(res, 201, {...config, State: 'Pending', StateReasonCode: 'Creating'})
+      }
+      case 'POST /2015-03-31/functions/{name}/versions': {
+        const version = String(versions.size + 1)
+        versions.set(version, {...config, Version: version, FunctionArn: arn('noop', version)})
+        return send(res, 201, versions.get(version))
+      }
+      case 'GET /2015-03-31/functions/{name}/configuration':
+        return qualifier && versions.has(qualifier) ? send(res, 200, versions.get(qualifier)) : config ? send(res, 200, config) : notFound(res, arn('noop', qualifier ?? undefined))
+      case 'GET /2015-03-31/functions/{name}/aliases/live':
+        return alias ? send(res, 200, {...alias, AliasArn: arn('noop', 'live')}) : notFound(res, arn('noop', 'live'))
+      case 'POST /2015-03-31/functions/{name}/aliases':
+        alias = {Name: String(body!.Name), FunctionVersion: String(body!.FunctionVersion)}
+        return send(res, 201, {...alias, AliasArn: arn('noop', 'live')})
+      case 'PUT /2017-10-31/functions/{name}/concurrency':
+        reserved = Number(body!.ReservedConcurrentExecutions)
+        return send(res, 200, {ReservedConcurrentExecutions: reserved})
+      case 'PUT /2019-09-30/functions/{name}/provisioned-concurrency':
+        provisioned = Number(body!.ProvisionedConcurrentExecutions)
+        return send(res, 202, {RequestedProvisionedConcurrentExecutions: provisioned, Status: 'IN_PROGRESS'})
+      case 'GET /2019-09-30/functions/{name}/provisioned-concurrency':
+        if (provisioned === undefined) return send(res, 404, {Type: 'User', message: 'No Provisioned Concurrency Config found for this function'}, 'ProvisionedConcurrencyConfigNotFoundException')
+        return send(res, 200, {RequestedProvisionedConcurrentExecutions: provisioned, AllocatedProvisionedConcurrentExecutions: provisioned, AvailableProvisionedConcurrentExecutions: provisioned, Status: 'READY'})
+      default:
+        return send(res, 400, {Type: 'User', message: `unexpected ${route}`}, 'InvalidRequestContentException')
+    }
+  })
+}
+
+function deploy(args: string[], env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'deploy', ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', ...env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({code, stdout, stderr}))
+  })
+}
+
+describe('sai deploy, the AWS path, at the HTTP layer', () => {
+  const recorded: Recorded[] = []
+  const server = fakeLambda(recorded)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-aws-'))
+  let env: Record<string, string>
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    cpSync(path.join(FIXTURES, 'noop'), dir, {recursive: true})
+    writeFileSync(path.join(dir, 'sai.yaml'), `name: noop\nhandler: handler.handler\nmemory: 1769\ntimeout: 3\nrole: ${ROLE}\nreservedConcurrency: 4\nprovisionedConcurrency: 1\nenvironment:\n  GREETING: hello\n`)
+    env = {
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLESAI',
+      AWS_SECRET_ACCESS_KEY: 'do-not-print-this-secret',
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+    }
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  it('creates, publishes, aliases and provisions with exactly these requests, SigV4-signed', async () => {
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--format', 'zip', '--json'], env)
+    expect(code, stderr).toBe(0)
+    expect(stdout + stderr).not.toContain('do-not-print-this-secret')
+    const result = JSON.parse(stdout)
+    expect(result).toMatchObject({functionName: 'noop', target: {local: false, region: 'us-east-1'}, version: '1', aliasArn: arn('noop', 'live')})
+    const writes = recorded.filter((r) => r.method !== 'GET')
+    expect(writes.map((r) => `${r.method} ${r.path}${r.query}`)).toEqual([
+      'POST /2015-03-31/functions',
+      'POST /2015-03-31/functions/noop/versions',
+      'POST /2015-03-31/functions/noop/aliases',
+      'PUT /2017-10-31/functions/noop/concurrency',
+      'PUT /2019-09-30/functions/noop/provisioned-concurrency?Qualifier=live',
+    ])
+    const create = writes[0]!.body!
+    expect(Object.keys(create).sort()).toEqual(['Architectures', 'Code', 'Description', 'Environment', 'EphemeralStorage', 'FunctionName', 'Handler', 'MemorySize', 'PackageType', 'Role', 'Runtime', 'Timeout'])
+    expect(create).toMatchObject({
+      FunctionName: 'noop',
+      PackageType: 'Zip',
+      Architectures: ['x86_64'],
+      Role: ROLE,
+      MemorySize: 1769,
+      Timeout: 3,
+      EphemeralStorage: {Size: 512},
+      Environment: {Variables: {GREETING: 'hello'}},
+      Handler: 'sai-handler.handler',
+      Runtime: 'nodejs22.x',
+    })
+    expect(Buffer.from(String((create.Code as {ZipFile: string}).ZipFile), 'base64').subarray(0, 2).toString()).toBe('PK')
+    expect(writes[2]!.body).toEqual({Name: 'live', FunctionVersion: '1'})
+    expect(writes[3]!.body).toEqual({ReservedConcurrentExecutions: 4})
+    expect(writes[4]!.body).toEqual({ProvisionedConcurrentExecutions: 1})
+    for (const r of recorded) expect(r.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLESAI\/\d{8}\/us-east-1\/lambda\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/)
+  }, 120_000)
+
+  it('deploying again with no change only reads, and says so', async () => {
+    recorded.length = 0
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--format', 'zip', '--json'], env)
+    expect(code, stderr).toBe(0)
+    const result = JSON.parse(stdout)
+    expect(result.noOp).toBe(true)
+    expect(recorded.filter((r) => r.method !== 'GET')).toEqual([])
+    expect(result.steps.every((s: {status: string}) => s.status === 'unchanged')).toBe(true)
+  }, 120_000)
+
+  it('a dry run of a recommendation (more memory, more provisioned concurrency) plans the update field by field and sends nothing that writes', async () => {
+    // The spec is packaged with the code, so a changed sai.yaml is new code; a recommendation changes only configuration.
+    const recommendation = path.join(mkdtempSync(path.join(os.tmpdir(), 'sai-rec-')), 'rec.json')
+    writeFileSync(recommendation, JSON.stringify({recommendation: {memoryMB: 2048, batchSize: 1, provisionedConcurrency: 2, monthlyCostUSD: 1, coldStartRate: 0, p99Ms: 10, meetsSlo: true, risk: 'low'}}))
+    recorded.length = 0
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--format', 'zip', '--recommendation', recommendation, '--dry-run', '--json'], env)
+    expect(code, stderr).toBe(0)
+    const result = JSON.parse(stdout)
+    expect(recorded.filter((r) => r.method !== 'GET')).toEqual([])
+    const steps = Object.fromEntries(result.plan.steps.map((s: {step: string}) => [s.step, s]))
+    expect(steps['update-code'].action).toBe('none')
+    expect(steps['update-configuration']).toMatchObject({action: 'update', changes: [{field: 'memorySize', from: 1769, to: 2048}]})
+    expect(steps['publish-version'].action).toBe('create')
+    expect(steps.alias).toMatchObject({action: 'update', changes: [{field: 'functionVersion', from: '1'}]})
+    expect(steps['provisioned-concurrency']).toMatchObject({action: 'update', changes: [{from: 1, to: 2}]})
+    expect(result.steps.filter((s: {status: string}) => s.status === 'skipped').map((s: {step: string}) => s.step)).toEqual(['update-configuration', 'publish-version', 'alias', 'provisioned-concurrency'])
+  }, 120_000)
+})
