@@ -12,13 +12,14 @@ import type {FunctionSpec} from '../spec/load.js'
 import {LAMBDA_LIMITS} from '../spec/limits.js'
 import type {Backend} from './backends/backend.js'
 import {systemClock, type Clock, type Timer} from './clock.js'
-import {Environment, type DispatchResult, type InitFailure, type InitType, type InvocationOutcome} from './environment.js'
+import {Environment, type DispatchResult, type InitFailure, type InitType, type InvocationOutcome, type StopReason} from './environment.js'
 import type {EmulatorEventMap, InvokeEndEvent, InvokeStatus} from './events.js'
 import {
-  eventTooLarge, functionArn, invalidRequestContent, LambdaServiceError, requestTooLarge, resourceNotFound, tooManyRequests,
+  eventTooLarge, functionArn, functionNotReady, invalidParameterValue, invalidRequestContent, LambdaServiceError, requestTooLarge,
+  resourceNotFound, tooManyRequests,
 } from './invoke-api/aws-errors.js'
 import {invalidEntrypoint, platformErrorBody, responseTooLarge, runtimeExited, timedOut, type PlatformError} from './platform-errors.js'
-import {AccountConcurrency, FunctionPool} from './pool/pool.js'
+import {AccountConcurrency, FunctionConcurrency, FunctionPool} from './pool/pool.js'
 import {billedDuration, endLine, initReportLine, reportLine, startLine, type ReportFields} from './report.js'
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun'
@@ -67,16 +68,50 @@ export interface EmulatorOptions {
   freeze?: boolean
 }
 
+/** One version of a function ($LATEST or a published number) and its own pool of environments. */
 interface FunctionEntry {
   spec: FunctionSpec
+  version: string
   pool: FunctionPool<Environment>
+  /** The function's unqualified ARN. */
   arn: string
+  /** Provisioned environments this version keeps (provisioned concurrency, or a spec's provisionedConcurrency). */
+  provisionedTarget: number
+  /** Provisioned environments being spawned (not in the pool yet). */
+  provisionStarts: number
+  /** Why a provisioned environment failed to initialize; no more are started until the target is set again. */
+  provisionFailure?: string
+  /** Replaced or deleted: its environments finish their invokes, then stop. */
+  retired?: 'replaced' | 'deleted'
+  /** Resolved when a retired entry's last environment is gone. */
+  drained?: {promise: Promise<void>; resolve(): void}
+}
+
+/** A function: its versions, its aliases, and the concurrency they share. */
+interface FunctionRecord {
+  name: string
+  arn: string
+  concurrency: FunctionConcurrency
+  versions: Map<string, FunctionEntry>
+  /** Alias name → version. */
+  aliases: Map<string, string>
+  /** Versions that exist but cannot run (Pending, Failed): invokes are refused with that state. */
+  unavailable: Map<string, string>
+}
+
+export interface ProvisionedStatus {
+  /** Environments asked for. */
+  target: number
+  /** Provisioned environments initialized (idle or busy), at most the target. */
+  allocated: number
+  /** Why initialization failed, when it did. */
+  failure?: string
 }
 
 /** What the sai runtime's entry point is, next to this file in dist/. */
 export const SAI_BOOTSTRAP = fileURLToPath(new URL('../../dist/runtime/bootstrap.js', import.meta.url))
 
-const VERSION = '$LATEST'
+export const LATEST = '$LATEST'
 /** Lines kept per invoke for X-Amz-Log-Result (4 KB): START plus the latest ones. */
 const MAX_TAIL_LINES = 4096
 
@@ -84,7 +119,11 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
   readonly region: string
   readonly accountId: string
   readonly sessionId: string
-  private readonly functions = new Map<string, FunctionEntry>()
+  private readonly functions = new Map<string, FunctionRecord>()
+  /** Replaced or deleted versions whose environments are still finishing an invoke. */
+  private readonly retiring = new Set<FunctionEntry>()
+  private readonly accountBudget: AccountConcurrency
+  private readonly accountLimit: number
   private readonly clock: Clock
   private readonly tmpRoot: string
   private readonly logs = new Map<string, string[]>()
@@ -101,58 +140,69 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     this.accountId = options.accountId ?? '000000000000'
     this.sessionId = options.sessionId ?? randomBytes(4).toString('hex')
     this.tmpRoot = path.join(os.tmpdir(), `sai-${this.sessionId}`)
-    const reservedTotal = options.functions.reduce((sum, f) => sum + (f.reservedConcurrency ?? 0), 0)
-    const accountBudget = new AccountConcurrency(Math.max(0, (options.accountConcurrency ?? LAMBDA_LIMITS.accountConcurrency) - reservedTotal))
+    this.accountLimit = options.accountConcurrency ?? LAMBDA_LIMITS.accountConcurrency
+    this.accountBudget = new AccountConcurrency(this.accountLimit)
     for (const spec of options.functions) {
-      const pool: FunctionPool<Environment> = new FunctionPool<Environment>({
-        clock: this.clock,
-        keepAliveMs: (options.keepAliveSeconds ?? 600) * 1000,
-        reservedConcurrency: spec.reservedConcurrency,
-        accountBudget,
-        onReap: (env) => void this.stopEnvironment(env, options.keepAliveSeconds === 0 ? 'keep-alive-0' : 'reaped'),
-      })
-      this.functions.set(spec.name, {spec, pool, arn: functionArn(this.region, this.accountId, spec.name)})
+      const record = this.declareFunction(spec.name, spec.reservedConcurrency)
+      const entry = this.newEntry(record, spec, LATEST)
+      entry.provisionedTarget = spec.provisionedConcurrency
+      record.versions.set(LATEST, entry)
     }
+  }
+
+  private newEntry(record: FunctionRecord, spec: FunctionSpec, version: string): FunctionEntry {
+    const {keepAliveSeconds} = this.options
+    const pool: FunctionPool<Environment> = new FunctionPool<Environment>({
+      clock: this.clock,
+      keepAliveMs: (keepAliveSeconds ?? 600) * 1000,
+      concurrency: record.concurrency,
+      accountBudget: this.accountBudget,
+      onReap: (env) => void this.stopEnvironment(env, keepAliveSeconds === 0 ? 'keep-alive-0' : 'reaped'),
+    })
+    return {spec, version, pool, arn: record.arn, provisionedTarget: 0, provisionStarts: 0}
   }
 
   get backend(): Backend {
     return this.options.backend
   }
 
+  /** The $LATEST spec of every function that has one. */
   functionSpecs(): FunctionSpec[] {
-    return [...this.functions.values()].map((f) => f.spec)
+    return [...this.functions.values()].flatMap((f) => {
+      const latest = f.versions.get(LATEST)
+      return latest ? [latest.spec] : []
+    })
   }
 
   /** Starts the provisioned environments and waits until they are ready (or failed). */
   async start(): Promise<void> {
-    const starts: Promise<unknown>[] = []
-    for (const entry of this.functions.values()) {
-      for (let i = 0; i < entry.spec.provisionedConcurrency; i++) starts.push(this.provision(entry))
-    }
-    await Promise.all(starts)
+    await Promise.all([...this.functions.values()].flatMap((f) => [...f.versions.values()].map((entry) => this.reconcileProvisioned(entry))))
   }
 
-  /** Function name and qualifier from a name, `name:qualifier`, or an ARN. */
-  private resolve(functionName: string, qualifier: string | undefined): FunctionEntry {
-    let name = functionName
-    let nameQualifier: string | undefined
-    const arn = /^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?function:([\w-]+)(?::([\w$-]+))?$/.exec(functionName)
-    if (arn) {
-      name = arn[1]!
-      nameQualifier = arn[2]
-    } else if (functionName.includes(':')) {
-      ;[name, nameQualifier] = functionName.split(':', 2) as [string, string]
+  /** The function and version an invoke names (a name, `name:qualifier`, an ARN; the qualifier a version or an alias). */
+  private resolve(functionName: string, qualifier: string | undefined): {entry: FunctionEntry; invokedArn: string} {
+    const parsed = parseFunctionName(functionName)
+    if (qualifier !== undefined && parsed.qualifier !== undefined && qualifier !== parsed.qualifier) {
+      throw invalidParameterValue('The derived qualifier from the function name does not match the specified qualifier.')
     }
-    const wanted = qualifier ?? nameQualifier
-    const entry = this.functions.get(name)
-    if (!entry || (wanted !== undefined && wanted !== VERSION)) {
-      throw resourceNotFound(functionArn(this.region, this.accountId, name, wanted))
+    const wanted = qualifier ?? parsed.qualifier
+    // A version or an alias shows in the ARN the function sees; $LATEST is the unqualified name's.
+    const invokedArn = functionArn(this.region, this.accountId, parsed.name, wanted === LATEST ? undefined : wanted)
+    const record = this.functions.get(parsed.name)
+    const notFound = () => resourceNotFound(functionArn(this.region, this.accountId, parsed.name, wanted))
+    if (!record) throw notFound()
+    const version = wanted === undefined ? LATEST : record.aliases.get(wanted) ?? wanted
+    const entry = record.versions.get(version)
+    if (!entry) {
+      const state = record.unavailable.get(version)
+      if (state) throw functionNotReady(state)
+      throw notFound()
     }
-    return entry
+    return {entry, invokedArn}
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
-    const entry = this.resolve(request.functionName, request.qualifier)
+    const {entry, invokedArn} = this.resolve(request.functionName, request.qualifier)
     const type = request.invocationType ?? 'RequestResponse'
     const clientContext = request.clientContext === undefined ? undefined : decodeClientContext(request.clientContext)
     const requestId = randomUUID()
@@ -160,17 +210,17 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     // Rejections are handled where the payload is awaited; an invoke refused first (429) never awaits it.
     payload.catch(() => undefined)
     if (type === 'RequestResponse') {
-      return this.invokeSync(entry, {requestId, payload, clientContext, tail: request.logType === 'Tail', invocationType: 'RequestResponse'})
+      return this.invokeSync(entry, {requestId, payload, clientContext, invokedArn, tail: request.logType === 'Tail', invocationType: 'RequestResponse'})
     }
     const event = await payload
     if (type === 'DryRun') return {requestId, status: 204}
-    this.enqueueEvent(entry, event, clientContext, requestId)
+    this.enqueueEvent(entry, event, clientContext, requestId, invokedArn)
     return {requestId, status: 202}
   }
 
   private async invokeSync(
     entry: FunctionEntry,
-    call: {requestId: string; payload: Buffer | Promise<Buffer>; clientContext?: string; tail: boolean; invocationType: 'RequestResponse' | 'Event'},
+    call: {requestId: string; payload: Buffer | Promise<Buffer>; clientContext?: string; invokedArn: string; tail: boolean; invocationType: 'RequestResponse' | 'Event'},
   ): Promise<InvokeResult> {
     const {spec, pool} = entry
     const {requestId} = call
@@ -205,7 +255,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           try {
             call.payload = await call.payload
           } catch (error) {
-            if (idle) pool.release(idle)
+            if (idle) this.release(entry, idle)
             if (starting) void this.discardUnused(entry, starting)
             throw error
           }
@@ -218,14 +268,14 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           env = started.env
           reportInit = !started.suppressed
         }
-        if (!startLogged) this.platformLog(entry, log, () => startLine(requestId, VERSION), requestId, env.id)
+        if (!startLogged) this.platformLog(entry, log, () => startLine(requestId, entry.version), requestId, env.id)
         startLogged = true
         outcome = await env.dispatch(
           {
             requestId,
             payload: call.payload as Buffer,
             deadlineMs: Date.now() + timeoutMs,
-            invokedFunctionArn: entry.arn,
+            invokedFunctionArn: call.invokedArn,
             traceId: traceId(),
             clientContext: call.clientContext,
           },
@@ -255,7 +305,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
         ...(platform ? {status: outcome.result.kind === 'timeout' ? 'timeout' : 'error', errorType: platform.errorType} : {}),
       }
       if (outcome.result.kind === 'timeout') void this.stopEnvironment(env, 'timeout')
-      if (env.state.name === 'Ready') pool.release(env)
+      if (env.state.name === 'Ready') this.release(entry, env)
       else this.forget(entry, env)
       const event: InvokeEndEvent = {
         functionName: spec.name,
@@ -364,7 +414,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       status = 'timeout'
     }
     const phase = started.suppressed ? 'invoke' : 'init'
-    this.platformLog(entry, log, () => startLine(call.requestId, VERSION), call.requestId, env.id)
+    this.platformLog(entry, log, () => startLine(call.requestId, entry.version), call.requestId, env.id)
     this.platformLog(entry, log, () => initReportLine(initMs, phase, failure.kind === 'timeout' ? 'timeout' : 'error', error.errorType), call.requestId, env.id)
     void this.stopEnvironment(env, failure.kind === 'timeout' ? 'init-timeout' : 'init-failed')
     this.forget(entry, env)
@@ -405,7 +455,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       status: 200,
       payload,
       functionError,
-      executedVersion: VERSION,
+      executedVersion: entry.version,
       logResult: log ? logTail(log) : undefined,
     }
   }
@@ -417,11 +467,11 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     this.emit('log', {functionName: entry.spec.name, envId, requestId, line: text, source: 'platform'})
   }
 
-  private enqueueEvent(entry: FunctionEntry, payload: Buffer, clientContext: string | undefined, requestId: string): void {
+  private enqueueEvent(entry: FunctionEntry, payload: Buffer, clientContext: string | undefined, requestId: string, invokedArn: string): void {
     this.pendingEvents++
     const delays = this.options.asyncRetryDelaysMs ?? [60_000, 120_000]
     const attempt = (retry: number, throttles: number): void => {
-      this.invokeSync(entry, {requestId, payload, clientContext, tail: false, invocationType: 'Event'}).then(
+      this.invokeSync(entry, {requestId, payload, clientContext, invokedArn, tail: false, invocationType: 'Event'}).then(
         (result) => {
           if (result.functionError && retry < delays.length) return later(() => attempt(retry + 1, throttles), delays[retry]!)
           this.pendingEvents--
@@ -444,35 +494,210 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     setImmediate(() => attempt(0, 0))
   }
 
+  /** Starts one provisioned environment and waits until it is ready (or failed). */
   private async provision(entry: FunctionEntry): Promise<void> {
     if (this.closing) return
     let env: Environment
+    entry.provisionStarts++
     try {
       env = await this.spawn(entry, 'provisioned-concurrency')
     } catch (error) {
-      this.emit('log', {functionName: entry.spec.name, line: `sai: cannot start a provisioned environment: ${(error as Error).message}`, source: 'platform'})
+      const why = `cannot start a provisioned environment: ${(error as Error).message}`
+      entry.provisionFailure ??= why
+      this.emit('log', {functionName: entry.spec.name, line: `sai: ${why}`, source: 'platform'})
       return
+    } finally {
+      entry.provisionStarts--
+      this.checkDrained(entry)
     }
     try {
       await env.ready(LAMBDA_LIMITS.provisionedInitTimeoutMs)
-      entry.pool.release(env)
+      // Its version may have been replaced, or its provisioned concurrency lowered, meanwhile.
+      this.release(entry, env)
     } catch (failure) {
+      if (env.stopReason !== undefined && DELIBERATE_STOPS.has(env.stopReason)) return void this.forget(entry, env, false)
       const f = failure as InitFailure
       const why =
         f.kind === 'init-error' ? f.body.toString('utf8')
         : f.kind === 'exit' ? runtimeExited(undefined, f.exit).errorMessage
         : f.kind === 'entrypoint' ? `cannot start ${f.command} (${f.code})`
         : 'init timed out'
+      entry.provisionFailure ??= why
       this.emit('log', {functionName: entry.spec.name, envId: env.id, line: `sai: provisioned environment failed to initialize: ${why}`, source: 'platform'})
       void this.stopEnvironment(env, 'init-failed')
       this.forget(entry, env, false)
     }
   }
 
-  /** An environment left the pool for good; a provisioned one is replaced. */
+  /** Provisioned environments a version has or is starting (those on their way out not counted). */
+  private provisionedCount(entry: FunctionEntry): number {
+    let n = entry.provisionStarts
+    for (const env of entry.pool.all()) if (env.initType === 'provisioned-concurrency' && env.state.alive && env.state.name !== 'InitFailed') n++
+    return n
+  }
+
+  /**
+   * Starts or stops provisioned environments until the version has its target: surplus idle and
+   * starting ones stop now, busy ones when their invoke ends. Resolves when those started are ready
+   * or failed. After a failed init nothing more is started until the target is set again.
+   */
+  private reconcileProvisioned(entry: FunctionEntry): Promise<void> {
+    if (this.closing) return Promise.resolve()
+    const target = entry.retired ? 0 : entry.provisionedTarget
+    let count = this.provisionedCount(entry)
+    if (count > target) {
+      const surplus = count - target
+      const idle = entry.pool.removeIdle((env) => env.initType === 'provisioned-concurrency', surplus)
+      const starting = entry.pool.all().filter((env) => env.initType === 'provisioned-concurrency' && env.state.name === 'Starting').slice(0, surplus - idle.length)
+      for (const env of starting) entry.pool.remove(env)
+      for (const env of [...idle, ...starting]) void this.stopEnvironment(env, 'deprovisioned')
+      this.checkDrained(entry)
+      return Promise.resolve()
+    }
+    if (entry.provisionFailure !== undefined) return Promise.resolve()
+    const starts: Promise<void>[] = []
+    for (; count < target; count++) starts.push(this.provision(entry))
+    return Promise.all(starts).then(() => undefined)
+  }
+
+  /** A healthy environment finished an invoke (or its init): it waits for the next, unless its version no longer wants it. */
+  private release(entry: FunctionEntry, env: Environment): void {
+    const surplus = env.initType === 'provisioned-concurrency' && this.provisionedCount(entry) > entry.provisionedTarget
+    if (entry.retired || surplus) {
+      this.forget(entry, env, false)
+      void this.stopEnvironment(env, entry.retired ?? 'deprovisioned')
+      return
+    }
+    entry.pool.release(env)
+  }
+
+  /** An environment left the pool for good; a provisioned one that had initialized is replaced. */
   private forget(entry: FunctionEntry, env: Environment, replace = true): void {
     if (!entry.pool.remove(env)) return
-    if (replace && env.initType === 'provisioned-concurrency' && env.initDurationMs !== undefined && !this.closing) void this.provision(entry)
+    this.checkDrained(entry)
+    if (replace && env.initType === 'provisioned-concurrency' && env.initDurationMs !== undefined) void this.reconcileProvisioned(entry)
+  }
+
+  private checkDrained(entry: FunctionEntry): void {
+    if (!entry.retired || entry.pool.size > 0 || entry.provisionStarts > 0) return
+    this.retiring.delete(entry)
+    entry.drained?.resolve()
+  }
+
+  /**
+   * Takes a version out of service: idle and starting provisioned environments stop now, busy ones
+   * once their invoke ends. Resolves when the last one is gone.
+   */
+  private retire(entry: FunctionEntry, reason: 'replaced' | 'deleted'): Promise<void> {
+    if (entry.drained) return entry.drained.promise
+    entry.retired = reason
+    this.retiring.add(entry)
+    let resolve!: () => void
+    const promise = new Promise<void>((r) => (resolve = r))
+    entry.drained = {promise, resolve}
+    const idle = entry.pool.removeIdle(() => true)
+    const starting = entry.pool.all().filter((env) => env.initType === 'provisioned-concurrency' && env.state.name === 'Starting')
+    for (const env of starting) entry.pool.remove(env)
+    for (const env of [...idle, ...starting]) void this.stopEnvironment(env, reason)
+    this.checkDrained(entry)
+    return promise
+  }
+
+  /** A function record, made on first use. */
+  private declareFunction(name: string, reservedConcurrency?: number): FunctionRecord {
+    let record = this.functions.get(name)
+    if (!record) {
+      record = {name, arn: functionArn(this.region, this.accountId, name), concurrency: new FunctionConcurrency(reservedConcurrency), versions: new Map(), aliases: new Map(), unavailable: new Map()}
+      this.functions.set(name, record)
+      if (reservedConcurrency !== undefined) this.resizeAccountBudget()
+    }
+    return record
+  }
+
+  private resizeAccountBudget(): void {
+    let reserved = 0
+    for (const record of this.functions.values()) reserved += record.concurrency.reserved ?? 0
+    this.accountBudget.resize(Math.max(0, this.accountLimit - reserved))
+  }
+
+  // ---- Functions that change at run time (the control plane) -----------------------------------
+
+  /** Marks a version that exists but cannot run (Pending, Failed), or clears the mark: invokes of it are refused, naming that state. */
+  setUnavailable(name: string, version: string, state: string | undefined): void {
+    const record = this.declareFunction(name)
+    if (state === undefined) record.unavailable.delete(version)
+    else record.unavailable.set(version, state)
+  }
+
+  /**
+   * Adds a version of a function, or replaces one ($LATEST after a code or configuration change):
+   * new invokes start from the new spec; the replaced version's idle environments stop now and busy
+   * ones once their invoke ends. A replaced version keeps its provisioned target. Resolves when the
+   * replaced version's last environment is gone (its files may then be removed).
+   */
+  putVersion(spec: FunctionSpec, version: string = LATEST): Promise<void> {
+    const record = this.declareFunction(spec.name)
+    const old = record.versions.get(version)
+    const entry = this.newEntry(record, spec, version)
+    if (old) entry.provisionedTarget = old.provisionedTarget
+    record.versions.set(version, entry)
+    record.unavailable.delete(version)
+    void this.reconcileProvisioned(entry)
+    return old ? this.retire(old, 'replaced') : Promise.resolve()
+  }
+
+  /**
+   * Removes one version, or the whole function: invokes of it are refused from now on, idle
+   * environments stop at once. Resolves once its last environment is gone (busy ones finish first).
+   */
+  removeFunction(name: string, version?: string): Promise<void> {
+    const record = this.functions.get(name)
+    if (!record) return Promise.resolve()
+    let entries: FunctionEntry[]
+    if (version === undefined) {
+      entries = [...record.versions.values()]
+      this.functions.delete(name)
+      this.resizeAccountBudget()
+    } else {
+      const entry = record.versions.get(version)
+      entries = entry ? [entry] : []
+      record.versions.delete(version)
+      record.unavailable.delete(version)
+    }
+    return Promise.all(entries.map((entry) => this.retire(entry, 'deleted'))).then(() => undefined)
+  }
+
+  /** Points an alias at a version (undefined removes it): invoking `name:alias` runs that version. */
+  setAlias(name: string, alias: string, version: string | undefined): void {
+    const record = this.declareFunction(name)
+    if (version === undefined) record.aliases.delete(alias)
+    else record.aliases.set(alias, version)
+  }
+
+  /** The function's reserved concurrency (undefined: it shares the account's unreserved concurrency). */
+  setReservedConcurrency(name: string, reserved: number | undefined): void {
+    this.declareFunction(name).concurrency.reserved = reserved
+    this.resizeAccountBudget()
+  }
+
+  /**
+   * How many provisioned environments a version keeps (`AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency`):
+   * more are started, surplus ones stopped. A new target (or `retry`) clears a past init failure.
+   */
+  setProvisionedConcurrency(name: string, version: string, count: number, options: {retry?: boolean} = {}): void {
+    const entry = this.functions.get(name)?.versions.get(version)
+    if (!entry) return
+    if (count !== entry.provisionedTarget || options.retry) entry.provisionFailure = undefined
+    entry.provisionedTarget = count
+    void this.reconcileProvisioned(entry)
+  }
+
+  provisionedStatus(name: string, version: string): ProvisionedStatus | undefined {
+    const entry = this.functions.get(name)?.versions.get(version)
+    if (!entry) return undefined
+    let ready = 0
+    for (const env of entry.pool.all()) if (env.initType === 'provisioned-concurrency' && (env.state.name === 'Ready' || env.state.name === 'Busy')) ready++
+    return {target: entry.provisionedTarget, allocated: Math.min(ready, entry.provisionedTarget), failure: entry.provisionFailure}
   }
 
   private async spawn(entry: FunctionEntry, initType: InitType): Promise<Environment> {
@@ -499,7 +724,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
           command: runtimeCommand(spec),
           taskRoot: spec.dir,
           image: spec.image,
-          env: this.environmentVariables(spec, initType, tmp),
+          env: this.environmentVariables(spec, entry.version, initType, tmp),
         },
         freeze: this.options.freeze,
         onExit: (environment) => this.forget(entry, environment),
@@ -538,7 +763,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     return env
   }
 
-  private environmentVariables(spec: FunctionSpec, initType: InitType, tmp: string): Record<string, string> {
+  private environmentVariables(spec: FunctionSpec, version: string, initType: InitType, tmp: string): Record<string, string> {
     const date = new Date().toISOString().slice(0, 10).replaceAll('-', '/')
     const vars: Record<string, string> = {
       ...spec.environment,
@@ -553,10 +778,10 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
       AWS_LAMBDA_FUNCTION_NAME: spec.name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memory),
-      AWS_LAMBDA_FUNCTION_VERSION: VERSION,
+      AWS_LAMBDA_FUNCTION_VERSION: version,
       AWS_LAMBDA_INITIALIZATION_TYPE: initType,
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: `${date}/[${VERSION}]${randomBytes(16).toString('hex')}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `${date}/[${version}]${randomBytes(16).toString('hex')}`,
     }
     if (spec.handler) vars._HANDLER = spec.handler
     if (spec.modelPath) vars.SAI_MODEL = spec.modelPath
@@ -584,15 +809,18 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
    * invoke is cold. Bench uses it to start each cold-start sample from zero.
    */
   async reapIdle(functionName: string): Promise<number> {
-    const entry = this.resolve(functionName, undefined)
+    const {entry} = this.resolve(functionName, undefined)
     const reaped = entry.pool.reapIdle()
     await Promise.all(reaped.map((env) => this.stopEnvironment(env, 'reaped')))
     return reaped.length
   }
 
-  /** Live environments of a function, for status and tests. */
-  environments(functionName: string): Environment[] {
-    return this.functions.get(functionName)?.pool.all() ?? []
+  /** Live environments of a function (of one version, if given), for status and tests. */
+  environments(functionName: string, version?: string): Environment[] {
+    const record = this.functions.get(functionName)
+    if (!record) return []
+    const entries = version === undefined ? [...record.versions.values()] : [record.versions.get(version)].filter((e) => e !== undefined)
+    return entries.flatMap((entry) => entry.pool.all())
   }
 
   /** Stops every environment and drops queued Event invokes; idempotent. */
@@ -600,7 +828,8 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     this.closing ??= (async () => {
       for (const timer of this.asyncTimers) timer.cancel()
       this.asyncTimers.clear()
-      const all = [...this.functions.values()].flatMap((entry) => entry.pool.all().map((env) => ({entry, env})))
+      const entries = [...[...this.functions.values()].flatMap((record) => [...record.versions.values()]), ...this.retiring]
+      const all = entries.flatMap((entry) => entry.pool.all().map((env) => ({entry, env})))
       await Promise.all(all.map(({entry, env}) => (entry.pool.remove(env), this.stopEnvironment(env, 'shutdown'))))
       await this.options.backend.close()
       rmSync(this.tmpRoot, {recursive: true, force: true})
@@ -611,6 +840,17 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** Stops made on purpose: an environment stopped this way during init did not fail. */
+const DELIBERATE_STOPS = new Set<StopReason>(['deprovisioned', 'replaced', 'deleted', 'shutdown'])
+
+/** `name`, `name:qualifier`, a full ARN or a partial one (`123456789012:function:name[:qualifier]`). */
+export function parseFunctionName(text: string): {name: string; qualifier?: string} {
+  const arn = /^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?function:([\w-]+)(?::([\w$-]+))?$/.exec(text)
+  if (arn) return {name: arn[1]!, ...(arn[2] === undefined ? {} : {qualifier: arn[2]})}
+  const colon = text.indexOf(':')
+  return colon < 0 ? {name: text} : {name: text.slice(0, colon), qualifier: text.slice(colon + 1)}
 }
 
 function runtimeCommand(spec: FunctionSpec): string[] {

@@ -15,7 +15,11 @@ import {
 
 export type InitType = 'on-demand' | 'provisioned-concurrency'
 
-export type StopReason = 'reaped' | 'timeout' | 'exited' | 'init-failed' | 'init-timeout' | 'shutdown' | 'keep-alive-0' | 'unused'
+/**
+ * replaced: its function's code or configuration changed; deleted: its function or version was
+ * deleted; deprovisioned: provisioned concurrency was lowered or moved to another version.
+ */
+export type StopReason = 'reaped' | 'timeout' | 'exited' | 'init-failed' | 'init-timeout' | 'shutdown' | 'keep-alive-0' | 'unused' | 'replaced' | 'deleted' | 'deprovisioned'
 
 /** Why an environment never became ready. */
 export type InitFailure =

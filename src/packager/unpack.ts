@@ -12,9 +12,9 @@ import {SAI_RUNTIME_IMAGE_PATH} from './base/host.js'
 import {TASK_ROOT} from './function-layers.js'
 import {envRecord, type ImageConfig} from './oci/image.js'
 import {readImage} from './oci/layout.js'
-import {parseReference, RegistryClient, withRegistryErrors} from './oci/registry.js'
+import {formatReference, parseReference, RegistryClient, withRegistryErrors, type ImageReference} from './oci/registry.js'
 import {readTar} from './oci/tar.js'
-import {extractZip} from './zip.js'
+import {extractZip, readZipEntry} from './zip.js'
 
 /** The generated handler module of a zip package (sai package writes it at the zip's root). */
 export const ZIP_HANDLER_NAME = 'sai-handler.handler'
@@ -101,6 +101,54 @@ export async function unpackZip(file: string, root: string): Promise<FunctionSpe
     throw new SaiError('SAI_IMAGE_INVALID', `${file} was not built by \`sai package\`: it has no .sai/function.json`, {hint: 'package the function with `sai package --output zip:FILE`'})
   }
   return {...parseSpec({...fields, handler: ZIP_HANDLER_NAME}, path.join(taskRoot, 'sai.yaml')), packageSource: file}
+}
+
+/** What `sai package` recorded about the function in a zip (.sai/function.json), read without extracting it. */
+export async function readZipFunction(bytes: Buffer): Promise<Record<string, unknown>> {
+  let json: Buffer | undefined
+  try {
+    json = await readZipEntry(bytes, '.sai/function.json')
+  } catch (error) {
+    throw new SaiError('SAI_IMAGE_INVALID', `not a zip file: ${(error as Error).message}`, {hint: 'pass a zip written by `sai package --output zip:FILE`', cause: error})
+  }
+  const notSai = () => new SaiError('SAI_IMAGE_INVALID', 'the zip was not built by `sai package`: it has no .sai/function.json', {hint: 'package the function with `sai package --output zip:FILE`'})
+  if (json === undefined) throw notSai()
+  try {
+    const fields: unknown = JSON.parse(json.toString('utf8'))
+    if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) return fields as Record<string, unknown>
+  } catch {
+    // reported below
+  }
+  throw notSai()
+}
+
+/**
+ * An image in a registry, checked without downloading its layers: its manifest digest, the reference
+ * pinned to it (`registry/repository@sha256:…`), and the function fields of sai's label.
+ */
+export async function inspectRegistryImage(source: string): Promise<{reference: ImageReference; pinned: string; digest: string; fields: Record<string, unknown>}> {
+  const reference = parseReference(source)
+  const client = new RegistryClient(reference.registry)
+  const pulled = await withRegistryErrors(() => client.pull(reference))
+  const config = JSON.parse(pulled.config.bytes.toString('utf8')) as ImageConfig
+  const label = config.config?.Labels?.[FUNCTION_LABEL]
+  if (label === undefined) {
+    throw new SaiError('SAI_IMAGE_INVALID', `${source} was not built by \`sai package\`: its config has no ${FUNCTION_LABEL} label`, {
+      hint: 'package the function with `sai package --output registry:HOST/REPO:TAG`, then pass that',
+    })
+  }
+  const digest = pulled.manifest.descriptor.digest
+  const pinned = formatReference({registry: reference.registry, repository: reference.repository, digest})
+  let fields: unknown
+  try {
+    fields = JSON.parse(label)
+  } catch {
+    // reported below
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new SaiError('SAI_IMAGE_INVALID', `${source}: its ${FUNCTION_LABEL} label is not a JSON object`, {hint: 'rebuild the image with `sai package`'})
+  }
+  return {reference, pinned, digest, fields: fields as Record<string, unknown>}
 }
 
 /** Writes a layer's entries under `root`; paths are confined to it (a hostile "../" entry is refused). */

@@ -62,6 +62,27 @@ export async function writeZip(entries: readonly LayerEntry[], file: string, sou
   return {file, bytes: statSync(file).size, uncompressedBytes, entries: count}
 }
 
+/** One file of a zip held in memory, read from its central directory (undefined: no such entry); throws if it is not a zip. */
+export async function readZipEntry(bytes: Buffer, name: string): Promise<Buffer | undefined> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(bytes, {lazyEntries: true}, (error, z) => (error ? reject(error) : resolve(z))))
+  try {
+    for (;;) {
+      const entry = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
+        zip.once('entry', resolve)
+        zip.once('end', () => resolve(undefined))
+        zip.once('error', reject)
+        zip.readEntry()
+      })
+      if (!entry) return undefined
+      if (entry.fileName !== name) continue
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s))))
+      return await buffer(stream)
+    }
+  } finally {
+    zip.close()
+  }
+}
+
 /** Extracts a zip under `dir`; an entry that would land outside it is refused. */
 export async function extractZip(file: string, dir: string): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, {lazyEntries: true}, (error, z) => (error ? reject(error) : resolve(z))))

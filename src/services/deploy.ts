@@ -306,7 +306,8 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
     },
     'publish-version': async () => {
       progress('publishing a version')
-      const published = await client.send(new PublishVersionCommand({FunctionName: name, Description: `sai deploy ${desired.code.digest}`}))
+      // No Description: the version keeps the function's, so the plan can compare the two.
+      const published = await client.send(new PublishVersionCommand({FunctionName: name}))
       version = published.Version!
       await waitUntilPublishedVersionActive(waiter, {FunctionName: name, Qualifier: version})
       return `version ${version}`

@@ -1,14 +1,17 @@
 /** `sai emulate` as a use-case: load specs, start the backend, the emulator and its endpoint. */
-import {randomBytes} from 'node:crypto'
-import {existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
+import {createHash, randomBytes} from 'node:crypto'
+import {existsSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {SaiError} from '../errors/sai-error.js'
 import type {Backend} from '../emulator/backends/backend.js'
 import type {DockerBackend} from '../emulator/backends/docker-backend.js'
+import {CodeLoadError, CodeRejectedError, FunctionRegistry, type CodeLoader, type PackagedSettings} from '../emulator/control-api/registry.js'
 import {Emulator} from '../emulator/emulator.js'
 import {startServiceEndpoint, type ServiceEndpoint} from '../emulator/invoke-api/server.js'
+import {InvalidReferenceError, RegistryError} from '../packager/oci/registry.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
+import {functionSpecSchema} from '../spec/schema.js'
 
 export type BackendName = 'process' | 'docker'
 
@@ -18,6 +21,10 @@ export interface EmulateOptions {
   imagePaths?: string[]
   /** Already-loaded specs (bench builds its own). */
   specs?: FunctionSpec[]
+  /** Start with no functions at all (not even ./sai.yaml): they come through the control plane's CreateFunction. */
+  empty?: boolean
+  /** Shortest time a function created or updated through the control plane stays Pending or InProgress. */
+  minTransitionMs?: number
   host: string
   port: number
   backend: BackendName
@@ -36,6 +43,8 @@ export interface EmulateOptions {
 export interface RunningEmulator {
   emulator: Emulator
   endpoint: ServiceEndpoint
+  /** The control plane's functions, versions and aliases. */
+  registry: FunctionRegistry
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -124,7 +133,7 @@ export async function startEmulation(options: EmulateOptions): Promise<RunningEm
   const images = options.imagePaths?.length ? await unpackImages(options.imagePaths) : undefined
   try {
     // ./sai.yaml is the default only when nothing else was given to serve.
-    const fromSpecs = options.specs ?? (options.specPaths?.length ? loadSpecs(options.specPaths) : images ? [] : loadSpecs(['sai.yaml']))
+    const fromSpecs = options.specs ?? (options.specPaths?.length ? loadSpecs(options.specPaths) : images || options.empty ? [] : loadSpecs(['sai.yaml']))
     const specs = [...fromSpecs, ...(images?.specs ?? [])]
     return await startWithSpecs(options, specs, images?.remove)
   } catch (error) {
@@ -159,11 +168,22 @@ async function startWithSpecs(options: EmulateOptions, given: FunctionSpec[], cl
     accountConcurrency: options.accountConcurrency,
     asyncRetryDelaysMs: options.asyncRetryDelaysMs,
   })
+  const onInternalError = options.onInternalError ?? ((e: unknown) => console.error(e))
+  // Code created through the control plane is unpacked here, one directory per upload.
+  const codeRoot = mkdtempSync(path.join(os.tmpdir(), 'sai-functions-'))
+  const registry = new FunctionRegistry(emulator, {
+    loader: functionCodeLoader(codeRoot, options.backend),
+    accountConcurrency: options.accountConcurrency ?? 1000,
+    minTransitionMs: options.minTransitionMs,
+    onInternalError,
+  })
+  const removeCode = () => rmSync(codeRoot, {recursive: true, force: true})
   let endpoint: ServiceEndpoint
   try {
-    endpoint = await startServiceEndpoint(emulator, options.host, options.port, options.onInternalError ?? ((e) => console.error(e)))
+    endpoint = await startServiceEndpoint(emulator, options.host, options.port, onInternalError, registry)
   } catch (error) {
     await emulator.close()
+    removeCode()
     const code = (error as NodeJS.ErrnoException).code
     throw new SaiError('SAI_PORT_IN_USE', `cannot listen on ${options.host}:${options.port}: ${code ?? (error as Error).message}`, {
       hint: code === 'EADDRINUSE' ? 'another process (maybe another `sai emulate`) uses that port: stop it or pass --port' : 'check --host names an address of this machine',
@@ -173,13 +193,119 @@ async function startWithSpecs(options: EmulateOptions, given: FunctionSpec[], cl
   try {
     await emulator.start()
   } catch (error) {
+    registry.close()
     await Promise.all([endpoint.close(), emulator.close()])
+    removeCode()
     throw error
   }
   const close = async () => {
     await endpoint.close()
+    registry.close()
     await emulator.close()
+    removeCode()
     cleanup?.()
   }
-  return {emulator, endpoint, close, [Symbol.asyncDispose]: close}
+  return {emulator, endpoint, registry, close, [Symbol.asyncDispose]: close}
+}
+
+/** sai.yaml's defaults, from the schema that defines them. */
+const SPEC_DEFAULTS = functionSpecSchema.parse({name: 'defaults', handler: 'index.handler'})
+
+/** A package's settings from the fields `sai package` recorded (its label or .sai/function.json). */
+function packagedSettings(fields: Record<string, unknown>, handler?: string): PackagedSettings {
+  const pick = <T>(value: unknown, fallback: T, valid: (v: unknown) => boolean): T => (valid(value) ? (value as T) : fallback)
+  const isInt = (v: unknown) => Number.isInteger(v)
+  return {
+    memory: pick(fields.memory, SPEC_DEFAULTS.memory, isInt),
+    timeout: pick(fields.timeout, SPEC_DEFAULTS.timeout, isInt),
+    ephemeralStorage: pick(fields.ephemeralStorage, SPEC_DEFAULTS.ephemeralStorage, isInt),
+    architecture: pick(fields.architecture, SPEC_DEFAULTS.architecture, (v) => v === 'x86_64' || v === 'arm64'),
+    runtime: pick(fields.runtime, SPEC_DEFAULTS.runtime, (v) => typeof v === 'string'),
+    ...(handler === undefined ? {} : {handler}),
+  }
+}
+
+const messageOf = (error: unknown) => {
+  const e = error as Error & {hint?: string}
+  return e.hint ? `${e.message} (${e.hint})` : e.message
+}
+
+/**
+ * Code given to the control plane, made runnable as `sai emulate --zip` and `--image REF` make it:
+ * a zip is extracted, an image's own layers are pulled from its registry (plain HTTP for loopback
+ * registries). What sai cannot run is refused while CreateFunction waits; a pull or an extraction
+ * that fails later fails the function.
+ */
+function functionCodeLoader(root: string, backend: BackendName): CodeLoader {
+  const directory = (prefix: string) => mkdtempSync(path.join(root, prefix))
+  return {
+    async inspect(code) {
+      if (backend === 'docker') {
+        throw new CodeRejectedError('sai emulate --backend docker runs the functions given at startup; functions created through the API run on the process backend (start sai emulate without --backend docker)')
+      }
+      const {readZipFunction, inspectRegistryImage, unpackZip, unpackImage, ZIP_HANDLER_NAME} = await import('../packager/unpack.js')
+      if (code.packageType === 'Zip') {
+        const bytes = code.zipFile
+        let fields: Record<string, unknown>
+        try {
+          fields = await readZipFunction(bytes)
+        } catch (error) {
+          if (error instanceof SaiError) throw new CodeRejectedError(`Could not unzip uploaded file: ${messageOf(error)}`)
+          throw error
+        }
+        return {
+          packageType: 'Zip',
+          codeSha256: createHash('sha256').update(bytes).digest('base64'),
+          codeSize: bytes.byteLength,
+          packaged: packagedSettings(fields, ZIP_HANDLER_NAME),
+          async load() {
+            const dir = directory('zip-')
+            const file = path.join(dir, 'code.zip')
+            try {
+              writeFileSync(file, bytes)
+              const spec = await unpackZip(file, dir)
+              rmSync(file)
+              return {spec, remove: () => rmSync(dir, {recursive: true, force: true})}
+            } catch (error) {
+              rmSync(dir, {recursive: true, force: true})
+              if (error instanceof SaiError) throw new CodeLoadError('InvalidZipFileException', messageOf(error))
+              throw error
+            }
+          },
+        }
+      }
+      const uri = code.imageUri
+      let image: Awaited<ReturnType<typeof inspectRegistryImage>>
+      try {
+        image = await inspectRegistryImage(uri)
+      } catch (error) {
+        if (error instanceof InvalidReferenceError) throw new CodeRejectedError(`Source image ${uri} is not valid. Provide a valid source image. (${error.message})`)
+        if (!(error instanceof SaiError)) throw error
+        if (error.cause instanceof RegistryError && error.cause.category === 'not-found') throw new CodeRejectedError(`Source image ${uri} does not exist. Provide a valid source image.`)
+        if (error.code === 'SAI_IMAGE_INVALID') throw new CodeRejectedError(`${messageOf(error)}. sai emulate runs images built by sai package.`)
+        throw new CodeRejectedError(`sai emulate cannot pull the source image ${uri}: ${messageOf(error)}`)
+      }
+      return {
+        packageType: 'Image',
+        codeSha256: image.digest.slice(image.digest.indexOf(':') + 1),
+        codeSize: 0,
+        imageUri: uri,
+        resolvedImageUri: image.pinned,
+        packaged: packagedSettings(image.fields),
+        async load() {
+          const dir = directory('image-')
+          try {
+            // The digest accepted at CreateFunction, whatever the tag points at now.
+            return {spec: await unpackImage(image.pinned, dir), remove: () => rmSync(dir, {recursive: true, force: true})}
+          } catch (error) {
+            rmSync(dir, {recursive: true, force: true})
+            if (!(error instanceof SaiError)) throw error
+            const cause = error.cause instanceof RegistryError ? error.cause.category : undefined
+            const reason = error.code === 'SAI_REGISTRY_UNREACHABLE' || error.code === 'SAI_REGISTRY_UNAUTHORIZED' ? 'ImageAccessDenied' : cause === 'not-found' ? 'ImageDeleted' : 'InvalidImage'
+            throw new CodeLoadError(reason, messageOf(error))
+          }
+        },
+      }
+    },
+  }
 }

@@ -20,17 +20,20 @@ export function formatEmulatorBanner(emulator: Emulator, url: string, keepAliveS
     const targetMajor = Number(/nodejs(\d+)/.exec(spec.runtime)?.[1])
     if (targetMajor !== hostMajor && caps.name === 'process') lines.push(paint('yellow', `    note: targets ${spec.runtime}; the process backend runs this machine's Node ${process.versions.node}`))
   }
+  if (emulator.functionSpecs().length === 0) lines.push(paint('yellow', '  no functions yet: waiting for CreateFunction on the control plane (a zip or an image built by sai package)'))
+  lines.push(`  control plane: CreateFunction, UpdateFunctionCode/Configuration, PublishVersion, aliases, provisioned concurrency, DeleteFunction, ListFunctions on ${url}`)
   lines.push(`  invoke: aws lambda invoke --endpoint-url ${url} --function-name ${emulator.functionSpecs()[0]?.name ?? 'NAME'} out.json`)
   lines.push('  Ctrl-C stops every environment.')
   return lines.join('\n')
 }
 
 export function printEmulatorEvents(emulator: Emulator, options: {json: boolean; quiet: boolean}): () => void {
-  const several = emulator.functionSpecs().length > 1
+  // Functions come and go through the control plane: prefix lines once there is more than one.
+  const several = () => emulator.functionSpecs().length > 1
   const onLog = (e: {functionName: string; line: string; source: 'function' | 'platform'}) => {
     if (options.quiet) return
     if (options.json) return void process.stdout.write(JSON.stringify({event: 'log', ...e}) + '\n')
-    const prefix = several ? paint('cyan', `[${e.functionName}] `) : ''
+    const prefix = several() ? paint('cyan', `[${e.functionName}] `) : ''
     const line = e.source === 'platform' && e.line.startsWith('REPORT') ? paint('dim', e.line) : e.line
     process.stderr.write(prefix + line + '\n')
   }

@@ -40,8 +40,8 @@ export const tooManyRequests = (reason: ThrottleReason, retryAfterSeconds?: numb
   return error
 }
 
-export const requestTooLarge = (limit: number) =>
-  user('RequestTooLargeException', 413, `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, 'message')
+export const requestTooLarge = (limit: number, operation = 'InvokeFunction') =>
+  user('RequestTooLargeException', 413, `Request must be smaller than ${limit} bytes for the ${operation} operation`, 'message')
 
 export const eventTooLarge = (size: number, limit: number) =>
   user('RequestTooLargeException', 413, `${size} byte payload is too large for the Event invocation type (limit ${limit} bytes)`, 'message')
@@ -63,6 +63,28 @@ export const validationError = (value: string, member: string, allowed: readonly
   )
 
 export const resourceConflict = (message: string) => user('ResourceConflictException', 409, message, 'message')
+
+/** An invoke or a change of a function that is not Active (Pending while created, Failed). */
+export const functionNotReady = (state: string) =>
+  resourceConflict(`The operation cannot be performed at this time. The function is currently in the following state: ${state}`)
+
+/** A change while the previous one is still being applied (LastUpdateStatus InProgress). */
+export const updateInProgress = (arn: string) =>
+  resourceConflict(`The operation cannot be performed at this time. An update is in progress for resource: ${arn}`)
+
+/** A ResourceNotFoundException with AWS's message for what is missing (an alias, a version, a policy). */
+export const notFound = (message: string) => user('ResourceNotFoundException', 404, message, 'Message')
+
+export const preconditionFailed = (message: string) => user('PreconditionFailedException', 412, message, 'message')
+
+export const provisionedConcurrencyConfigNotFound = () =>
+  user('ProvisionedConcurrencyConfigNotFoundException', 404, 'No Provisioned Concurrency Config found for this function', 'message')
+
+/** AWS's input validation: "1 validation error detected: Value … at '…' failed to satisfy constraint: …". */
+export const validationException = (value: unknown, member: string, constraint: string) => {
+  const message = `1 validation error detected: Value ${value === null ? 'null' : `'${String(value)}'`} at '${member}' failed to satisfy constraint: ${constraint}`
+  return new LambdaServiceError('ValidationException', 400, message, {message})
+}
 
 export const unknownOperation = (method: string, path: string) =>
   new LambdaServiceError('UnknownOperationException', 404, `Unknown operation ${method} ${path}`, {Type: 'User', message: `Unknown operation ${method} ${path}`})

@@ -1,6 +1,6 @@
 import {describe, it, expect} from 'vitest'
 import {FakeClock} from '../clock.js'
-import {AccountConcurrency, FunctionPool, type ConcurrencyBudget, type PoolMember} from './pool.js'
+import {AccountConcurrency, FunctionConcurrency, FunctionPool, type ConcurrencyBudget, type PoolMember} from './pool.js'
 
 type Env = PoolMember
 const onDemand = (id: string): Env => ({id, initType: 'on-demand'})
@@ -150,6 +150,49 @@ describe('FunctionPool.admit', () => {
     reserved.finish()
     expect(other.admit().ok).toBe(true)
     expect(other.admit().ok).toBe(false)
+  })
+})
+
+describe('FunctionConcurrency: one function, several versions', () => {
+  const pools = (concurrency: FunctionConcurrency, account: AccountConcurrency) =>
+    [1, 2].map(() => new FunctionPool<Env>({clock: new FakeClock(), keepAliveMs: 1000, concurrency, accountBudget: account, onReap: () => {}}))
+
+  it('caps the versions together at the function\'s reserved concurrency', () => {
+    const [v1, v2] = pools(new FunctionConcurrency(2), new AccountConcurrency(0))
+    expect(v1!.admit().ok).toBe(true)
+    expect(v2!.admit().ok).toBe(true)
+    expect(v1!.admit()).toEqual({ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded'})
+    v2!.finish()
+    expect(v1!.admit().ok).toBe(true)
+    expect(v1!.inFlight).toBe(2)
+  })
+
+  it('reserved concurrency set while invokes run: they count against it, and the account gets its units back', () => {
+    const fn = new FunctionConcurrency()
+    const account = new AccountConcurrency(3)
+    const [v1] = pools(fn, account)
+    expect(v1!.admit().ok).toBe(true)
+    expect(v1!.admit().ok).toBe(true)
+    fn.reserved = 2
+    account.resize(1)
+    expect(v1!.admit()).toEqual({ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded'})
+    v1!.finish()
+    v1!.finish()
+    // Both units went back to the account: its one unreserved unit is free for another function.
+    const other = setup({accountBudget: account}).pool
+    expect(other.admit().ok).toBe(true)
+    expect(other.admit().ok).toBe(false)
+    expect(v1!.admit().ok).toBe(true)
+  })
+})
+
+describe('FunctionPool.removeIdle', () => {
+  it('removes up to max idle environments that match, least recently used first', () => {
+    const {pool, serve} = setup()
+    serve(provisioned('p1'), onDemand('a'), provisioned('p2'), provisioned('p3'))
+    expect(pool.removeIdle((e) => e.initType === 'provisioned-concurrency', 2).map((e) => e.id)).toEqual(['p1', 'p2'])
+    expect(pool.size).toBe(2)
+    expect(pool.takeIdle()?.id).toBe('p3')
   })
 })
 

@@ -17,12 +17,25 @@ export interface ConcurrencyBudget {
   give(): void
 }
 
+/**
+ * A function's own concurrency, shared by the pools of all its versions: reserved concurrency is a
+ * guarantee and a cap for the function as a whole, and may change while invokes run.
+ */
+export class FunctionConcurrency {
+  inFlight = 0
+  /** Units taken from the account's unreserved budget and not yet given back (they are fungible). */
+  fromAccount = 0
+  constructor(public reserved?: number) {}
+}
+
 export interface PoolOptions<E extends PoolMember> {
   clock: Clock
   /** Idle time after which an on-demand environment is reaped; 0 reaps right after each invoke. */
   keepAliveMs: number
-  /** Reserved concurrency: both the function's guarantee and its cap. */
+  /** Reserved concurrency: both the function's guarantee and its cap (ignored when `concurrency` is given). */
   reservedConcurrency?: number
+  /** The function's concurrency, when several pools (its versions) share it. */
+  concurrency?: FunctionConcurrency
   /** Shared by every function without reserved concurrency. */
   accountBudget: ConcurrencyBudget
   onReap(env: E): void
@@ -36,8 +49,11 @@ export class FunctionPool<E extends PoolMember> {
   private readonly idle: E[] = []
   private readonly reapTimers = new Map<E, Timer>()
   private inFlightCount = 0
+  private readonly concurrency: FunctionConcurrency
 
-  constructor(private readonly options: PoolOptions<E>) {}
+  constructor(private readonly options: PoolOptions<E>) {
+    this.concurrency = options.concurrency ?? new FunctionConcurrency(options.reservedConcurrency)
+  }
 
   get inFlight(): number {
     return this.inFlightCount
@@ -59,12 +75,15 @@ export class FunctionPool<E extends PoolMember> {
 
   /** Claims one unit of concurrency for an invoke, or says why it is throttled. */
   admit(): Admission {
-    const reserved = this.options.reservedConcurrency
-    if (reserved !== undefined) {
-      if (this.inFlightCount >= reserved) return {ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded'}
-    } else if (!this.options.accountBudget.take()) {
+    const fn = this.concurrency
+    if (fn.reserved !== undefined) {
+      if (fn.inFlight >= fn.reserved) return {ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded'}
+    } else if (this.options.accountBudget.take()) {
+      fn.fromAccount++
+    } else {
       return {ok: false, reason: 'ConcurrentInvocationLimitExceeded'}
     }
+    fn.inFlight++
     this.inFlightCount++
     return {ok: true}
   }
@@ -72,7 +91,12 @@ export class FunctionPool<E extends PoolMember> {
   /** Gives back the unit claimed by `admit`. */
   finish(): void {
     this.inFlightCount--
-    if (this.options.reservedConcurrency === undefined) this.options.accountBudget.give()
+    const fn = this.concurrency
+    fn.inFlight--
+    if (fn.fromAccount > 0) {
+      fn.fromAccount--
+      this.options.accountBudget.give()
+    }
   }
 
   /**
@@ -132,9 +156,14 @@ export class FunctionPool<E extends PoolMember> {
 
   /** Removes every idle on-demand environment at once, as if its keep-alive had run out. */
   reapIdle(): E[] {
-    const reaped = this.idle.filter((env) => env.initType === 'on-demand')
-    for (const env of reaped) this.remove(env)
-    return reaped
+    return this.removeIdle((env) => env.initType === 'on-demand')
+  }
+
+  /** Removes up to `max` idle environments that match, least recently used first. */
+  removeIdle(matches: (env: E) => boolean, max = Infinity): E[] {
+    const removed = this.idle.filter(matches).slice(0, max)
+    for (const env of removed) this.remove(env)
+    return removed
   }
 
   /** Every environment, for shutdown. */
@@ -146,7 +175,11 @@ export class FunctionPool<E extends PoolMember> {
 /** Account concurrency (default 1,000) less what functions reserve, shared by the rest. */
 export class AccountConcurrency implements ConcurrencyBudget {
   private used = 0
-  constructor(private readonly unreserved: number) {}
+  constructor(private unreserved: number) {}
+  /** Reserved concurrency changed: units already in use stay in use. */
+  resize(unreserved: number): void {
+    this.unreserved = unreserved
+  }
   take(): boolean {
     if (this.used >= this.unreserved) return false
     this.used++
