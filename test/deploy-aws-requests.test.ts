@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FIXTURES, ROOT} from './helpers.js'
+import {startRegistry, type LocalRegistry} from './registry-helper.js'
 
 interface Recorded {
   method: string
@@ -33,6 +34,7 @@ function fakeLambda(recorded: Recorded[]) {
   let alias: {Name: string; FunctionVersion: string} | undefined
   let reserved: number | undefined
   let provisioned: number | undefined
+  let imageUri: string | undefined
   const send = (res: http.ServerResponse, status: number, body?: unknown, errorType?: string) => {
     res.writeHead(status, {'Content-Type': 'application/json', 'x-amzn-RequestId': 'req', ...(errorType ? {'x-amzn-ErrorType': errorType} : {})})
     res.end(body === undefined ? '' : JSON.stringify(body))
@@ -49,11 +51,13 @@ function fakeLambda(recorded: Recorded[]) {
     switch (route) {
       case 'GET /2015-03-31/functions/{name}':
         if (!config) return notFound(res, arn('noop'))
-        return send(res, 200, {Configuration: config, Code: {RepositoryType: 'S3', Location: 'https://example.invalid/code.zip'}, ...(reserved === undefined ? {} : {Concurrency: {ReservedConcurrentExecutions: reserved}})})
+        return send(res, 200, {Configuration: config, Code: imageUri ? {RepositoryType: 'ECR', ImageUri: imageUri, ResolvedImageUri: imageUri} : {RepositoryType: 'S3', Location: 'https://example.invalid/code.zip'}, ...(reserved === undefined ? {} : {Concurrency: {ReservedConcurrentExecutions: reserved}})})
       case 'POST /2015-03-31/functions': {
-        const zip = Buffer.from(String((body!.Code as {ZipFile: string}).ZipFile), 'base64')
-        const {Code: _code, ...rest} = body!
-        config = {...rest, FunctionArn: arn('noop'), Version: '$LATEST', CodeSha256: createHash('sha256').update(zip).digest('base64'), CodeSize: zip.byteLength, State: 'Active', LastUpdateStatus: 'Successful'}
+        const {Code: code, ...rest} = body! as {Code: {ZipFile?: string; ImageUri?: string}}
+        imageUri = code.ImageUri
+        const zip = Buffer.from(code.ZipFile ?? '', 'base64')
+        const sha = imageUri ? imageUri.split('@sha256:')[1] : createHash('sha256').update(zip).digest('base64')
+        config = {...rest, FunctionArn: arn('noop'), Version: '$LATEST', CodeSha256: sha, CodeSize: zip.byteLength, State: 'Active', LastUpdateStatus: 'Successful'}
         return send(res, 201, {...config, State: 'Pending', StateReasonCode: 'Creating'})
       }
       case 'POST /2015-03-31/functions/{name}/versions': {
@@ -79,6 +83,61 @@ function fakeLambda(recorded: Recorded[]) {
         return send(res, 200, {RequestedProvisionedConcurrentExecutions: provisioned, AllocatedProvisionedConcurrentExecutions: provisioned, AvailableProvisionedConcurrentExecutions: provisioned, Status: 'READY'})
       default:
         return send(res, 400, {Type: 'User', message: `unexpected ${route}`}, 'InvalidRequestContentException')
+    }
+  })
+}
+
+/** ECR and Application Auto Scaling speak JSON 1.1 (the operation in X-Amz-Target); IAM speaks the query protocol, answering XML. */
+function fakeAwsJson(recorded: Recorded[], registryHost: () => string) {
+  let repository: string | undefined
+  let scalable: Record<string, unknown> | undefined
+  let policy: Record<string, unknown> | undefined
+  let role: string | undefined
+  return http.createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
+    const target = String(req.headers['x-amz-target'] ?? '')
+    const form = new URLSearchParams(target ? '' : text)
+    const operation = target.split('.')[1] ?? form.get('Action') ?? ''
+    const body = target ? (JSON.parse(text || '{}') as Record<string, unknown>) : Object.fromEntries(form)
+    recorded.push({method: req.method!, path: `${target ? target.split('.')[0] : 'iam'}:${operation}`, query: '', authorization: String(req.headers.authorization ?? ''), body})
+    const json = (status: number, answer: unknown) => {
+      res.writeHead(status, {'Content-Type': 'application/x-amz-json-1.1'})
+      res.end(JSON.stringify(answer))
+    }
+    const xml = (status: number, answer: string) => {
+      res.writeHead(status, {'Content-Type': 'text/xml'})
+      res.end(answer)
+    }
+    const repositoryJson = () => ({repositoryName: 'noop', repositoryUri: `${registryHost()}/noop`, registryId: ACCOUNT, repositoryArn: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/noop`})
+    const roleXml = () => `<Role><Path>/</Path><RoleName>sai-noop</RoleName><RoleId>AROAEXAMPLE</RoleId><Arn>${role}</Arn><CreateDate>2026-11-28T00:00:00Z</CreateDate></Role>`
+    switch (operation) {
+      case 'DescribeRepositories':
+        return repository ? json(200, {repositories: [repositoryJson()]}) : json(400, {__type: 'RepositoryNotFoundException', message: `The repository with name 'noop' does not exist in the registry with id '${ACCOUNT}'`})
+      case 'CreateRepository':
+        repository = 'noop'
+        return json(200, {repository: repositoryJson()})
+      case 'DescribeScalableTargets':
+        return json(200, {ScalableTargets: scalable ? [scalable] : []})
+      case 'DescribeScalingPolicies':
+        return json(200, {ScalingPolicies: policy ? [policy] : []})
+      case 'RegisterScalableTarget':
+        scalable = {...body, RoleARN: 'arn', CreationTime: 0}
+        return json(200, {ScalableTargetARN: 'arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/sai'})
+      case 'PutScalingPolicy':
+        policy = {...body, PolicyARN: 'arn', CreationTime: 0}
+        return json(200, {PolicyARN: 'arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:sai'})
+      case 'GetRole':
+        if (role) return xml(200, `<GetRoleResponse><GetRoleResult>${roleXml()}</GetRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetRoleResponse>`)
+        return xml(404, `<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name sai-noop cannot be found.</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
+      case 'CreateRole':
+        role = `arn:aws:iam::${ACCOUNT}:role/sai-noop`
+        return xml(200, `<CreateRoleResponse><CreateRoleResult>${roleXml()}</CreateRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateRoleResponse>`)
+      case 'AttachRolePolicy':
+        return xml(200, `<AttachRolePolicyResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AttachRolePolicyResponse>`)
+      default:
+        return json(400, {__type: 'ValidationException', message: `unexpected ${operation}`})
     }
   })
 }
@@ -176,5 +235,83 @@ describe('sai deploy, the AWS path, at the HTTP layer', () => {
     expect(steps.alias).toMatchObject({action: 'update', changes: [{field: 'functionVersion', from: '1'}]})
     expect(steps['provisioned-concurrency']).toMatchObject({action: 'update', changes: [{from: 1, to: 2}]})
     expect(result.steps.filter((s: {status: string}) => s.status === 'skipped').map((s: {step: string}) => s.step)).toEqual(['update-configuration', 'publish-version', 'alias', 'provisioned-concurrency'])
+  }, 120_000)
+})
+
+describe('sai deploy, the AWS path for an image: ECR, a new role, auto scaling', () => {
+  const recorded: Recorded[] = []
+  let registry: LocalRegistry
+  const lambda = fakeLambda(recorded)
+  const aws = fakeAwsJson(recorded, () => registry.host)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-aws-image-'))
+  let env: Record<string, string>
+  beforeAll(async () => {
+    registry = await startRegistry()
+    await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => aws.listen(0, '127.0.0.1', resolve))
+    const other = `http://127.0.0.1:${(aws.address() as AddressInfo).port}`
+    cpSync(path.join(FIXTURES, 'noop'), dir, {recursive: true})
+    writeFileSync(path.join(dir, 'sai.yaml'), 'name: noop\nhandler: handler.handler\nmemory: 1769\ntimeout: 3\n')
+    env = {
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambda.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_ECR: other,
+      AWS_ENDPOINT_URL_IAM: other,
+      AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: other,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLESAI',
+      AWS_SECRET_ACCESS_KEY: 'do-not-print-this-secret',
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+    }
+  }, 60_000)
+  afterAll(async () => {
+    await new Promise<void>((resolve) => lambda.close(() => resolve()))
+    await new Promise<void>((resolve) => aws.close(() => resolve()))
+    await registry?.stop()
+  })
+
+  it('creates the repository and the role, pushes, creates the image function, and puts target tracking', async () => {
+    const rec = path.join(mkdtempSync(path.join(os.tmpdir(), 'sai-rec-')), 'rec.json')
+    writeFileSync(rec, JSON.stringify({recommendation: {memoryMB: 2048, batchSize: 1, provisionedConcurrency: 2, monthlyCostUSD: 1, coldStartRate: 0, p99Ms: 10, meetsSlo: true, risk: 'low', autoScaling: {metric: 'LambdaProvisionedConcurrencyUtilization', targetValue: 0.7, minCapacity: 1, maxCapacity: 2}}}))
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--create-role', '--recommendation', rec, '--json'], env)
+    expect(code, stderr).toBe(0)
+    expect(stdout + stderr).not.toContain('do-not-print-this-secret')
+    const result = JSON.parse(stdout)
+    expect(result.code.imageUri).toMatch(new RegExp(`^${registry.host}/noop@sha256:[0-9a-f]{64}$`))
+    const calls = recorded.filter((r) => r.method !== 'GET' || r.path.includes(':')).map((r) => (r.path.includes(':') ? r.path : `${r.method} ${r.path}${r.query}`))
+    expect(calls).toEqual([
+      'AmazonEC2ContainerRegistry_V20150921:DescribeRepositories',
+      'AmazonEC2ContainerRegistry_V20150921:CreateRepository',
+      'iam:GetRole',
+      'iam:CreateRole',
+      'iam:AttachRolePolicy',
+      'AnyScaleFrontendService:DescribeScalableTargets',
+      'POST /2015-03-31/functions',
+      'POST /2015-03-31/functions/noop/versions',
+      'POST /2015-03-31/functions/noop/aliases',
+      'PUT /2019-09-30/functions/noop/provisioned-concurrency?Qualifier=live',
+      'AnyScaleFrontendService:RegisterScalableTarget',
+      'AnyScaleFrontendService:PutScalingPolicy',
+    ])
+    const byPath = (p: string) => recorded.find((r) => r.path === p || `${r.method} ${r.path}` === p)!.body!
+    expect(byPath('iam:CreateRole')).toMatchObject({RoleName: 'sai-noop'})
+    expect(JSON.parse(String(byPath('iam:CreateRole').AssumeRolePolicyDocument))).toEqual({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]})
+    expect(byPath('iam:AttachRolePolicy')).toMatchObject({PolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'})
+    expect(byPath('POST /2015-03-31/functions')).toMatchObject({PackageType: 'Image', Code: {ImageUri: result.code.imageUri}, Role: `arn:aws:iam::${ACCOUNT}:role/sai-noop`, MemorySize: 2048})
+    expect(byPath('POST /2015-03-31/functions').Handler).toBeUndefined()
+    expect(byPath('AnyScaleFrontendService:RegisterScalableTarget')).toEqual({ServiceNamespace: 'lambda', ResourceId: 'function:noop:live', ScalableDimension: 'lambda:function:ProvisionedConcurrency', MinCapacity: 1, MaxCapacity: 2})
+    expect(byPath('AnyScaleFrontendService:PutScalingPolicy')).toMatchObject({PolicyType: 'TargetTrackingScaling', TargetTrackingScalingPolicyConfiguration: {TargetValue: 0.7, PredefinedMetricSpecification: {PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization'}}})
+    for (const r of recorded) expect(r.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLESAI\/\d{8}\/us-east-1\/(lambda|ecr|iam|application-autoscaling)\/aws4_request/)
+  }, 120_000)
+
+  it('the same deploy again pushes nothing new and changes nothing', async () => {
+    recorded.length = 0
+    const rec = path.join(mkdtempSync(path.join(os.tmpdir(), 'sai-rec-')), 'rec.json')
+    writeFileSync(rec, JSON.stringify({recommendation: {memoryMB: 2048, batchSize: 1, provisionedConcurrency: 2, monthlyCostUSD: 1, coldStartRate: 0, p99Ms: 10, meetsSlo: true, risk: 'low', autoScaling: {metric: 'LambdaProvisionedConcurrencyUtilization', targetValue: 0.7, minCapacity: 1, maxCapacity: 2}}}))
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--create-role', '--recommendation', rec, '--json'], env)
+    expect(code, stderr).toBe(0)
+    expect(JSON.parse(stdout).noOp).toBe(true)
+    expect(recorded.map((r) => (r.path.includes(':') ? r.path.split(':')[1] : r.method))).not.toContain('CreateRepository')
+    expect(recorded.filter((r) => !r.path.includes(':') && r.method !== 'GET')).toEqual([])
   }, 120_000)
 })

@@ -291,7 +291,8 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
   const run: Record<StepName, (step: PlanStep) => Promise<string | void>> = {
     'create-function': async () => {
       progress(`creating ${name}`)
-      await client.send(new CreateFunctionCommand({FunctionName: name, PackageType: desired.code.packageType, Code: code, Architectures: [c.architecture], ...configuration}))
+      const create = new CreateFunctionCommand({FunctionName: name, PackageType: desired.code.packageType, Code: code, Architectures: [c.architecture], ...configuration})
+      await retryWhileRoleSettles(() => client.send(create), progress)
       await waitUntilFunctionActiveV2(waiter, {FunctionName: name})
     },
     'update-code': async () => {
@@ -356,6 +357,23 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
     }
   }
   result.version = version
+}
+
+/**
+ * IAM is eventually consistent: for some seconds after a role is created, Lambda answers that it
+ * "cannot be assumed". That one validation error is retried (the SDK retries only throttling and 5xx).
+ */
+async function retryWhileRoleSettles<T>(call: () => Promise<T>, progress: (message: string) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      const settling = (error as Error).name === 'InvalidParameterValueException' && /cannot be assumed/i.test((error as Error).message)
+      if (!settling || attempt >= 10) throw error
+      progress('the execution role is not usable by Lambda yet (IAM is eventually consistent); retrying in 3 s')
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+    }
+  }
 }
 
 /** Polls GetProvisionedConcurrencyConfig until READY (AWS takes minutes; the emulator, the init time). */
