@@ -28,7 +28,10 @@ const ROLE = `arn:aws:iam::${ACCOUNT}:role/noop-role`
 const arn = (name: string, qualifier?: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${qualifier ? `:${qualifier}` : ''}`
 
 /** Lambda's REST API for one function, as much as a deploy touches, with its state. */
-function fakeLambda(recorded: Recorded[]) {
+/** An answer to give instead, for the first `times` calls of a route ("POST /2015-03-31/functions/{name}/versions"). */
+type Fault = {route: string; status: number; type: string; message: string; times: number}
+
+function fakeLambda(recorded: Recorded[], faults: Fault[] = []) {
   let config: Record<string, unknown> | undefined
   const versions = new Map<string, Record<string, unknown>>()
   let alias: {Name: string; FunctionVersion: string} | undefined
@@ -48,6 +51,11 @@ function fakeLambda(recorded: Recorded[]) {
     recorded.push({method: req.method!, path: url.pathname, query: url.search, authorization: String(req.headers.authorization ?? ''), body})
     const route = `${req.method} ${url.pathname.replace(/\/functions\/[^/]+/, '/functions/{name}')}`
     const qualifier = url.searchParams.get('Qualifier')
+    const fault = faults.find((f) => f.route === route && f.times > 0)
+    if (fault) {
+      fault.times--
+      return send(res, fault.status, {Type: 'User', message: fault.message}, fault.type)
+    }
     switch (route) {
       case 'GET /2015-03-31/functions/{name}':
         if (!config) return notFound(res, arn('noop'))
@@ -313,5 +321,48 @@ describe('sai deploy, the AWS path for an image: ECR, a new role, auto scaling',
     expect(JSON.parse(stdout).noOp).toBe(true)
     expect(recorded.map((r) => (r.path.includes(':') ? r.path.split(':')[1] : r.method))).not.toContain('CreateRepository')
     expect(recorded.filter((r) => !r.path.includes(':') && r.method !== 'GET')).toEqual([])
+  }, 120_000)
+})
+
+describe('sai deploy when AWS pushes back', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-faults-'))
+  cpSync(path.join(FIXTURES, 'noop'), dir, {recursive: true})
+  writeFileSync(path.join(dir, 'sai.yaml'), `name: noop\nhandler: handler.handler\nmemory: 1769\ntimeout: 3\nrole: ${ROLE}\n`)
+  const start = async (faults: Fault[]) => {
+    const recorded: Recorded[] = []
+    const server = fakeLambda(recorded, faults)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const env = {
+      AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLESAI',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+    }
+    return {recorded, env, close: () => new Promise<void>((resolve) => server.close(() => resolve()))}
+  }
+
+  it('retries a throttled call (429) with backoff and finishes', async () => {
+    const fake = await start([{route: 'POST /2015-03-31/functions/{name}/versions', status: 429, type: 'TooManyRequestsException', message: 'Rate exceeded', times: 2}])
+    const {code, stdout, stderr} = await deploy(['--spec', dir, '--format', 'zip', '--json'], fake.env)
+    await fake.close()
+    expect(code, stderr).toBe(0)
+    expect(JSON.parse(stdout).version).toBe('1')
+    expect(fake.recorded.filter((r) => r.method === 'POST' && r.path.endsWith('/versions'))).toHaveLength(3)
+  }, 120_000)
+
+  it('does not retry a validation error: it stops, says what was applied, and the alias is not created', async () => {
+    const fake = await start([{route: 'POST /2015-03-31/functions/{name}/aliases', status: 400, type: 'InvalidParameterValueException', message: 'Alias name is invalid', times: 1}])
+    const {code, stdout} = await deploy(['--spec', dir, '--format', 'zip', '--json'], fake.env)
+    await fake.close()
+    expect(code).toBe(1)
+    const {error} = JSON.parse(stdout)
+    expect(error.code).toBe('SAI_DEPLOY_FAILED')
+    expect(error.message).toContain('failed at alias: Alias name is invalid')
+    expect(error.message).toContain('Applied: create-function, publish-version')
+    expect(error.message).toContain('The alias live was not created')
+    expect(error.details.map((s: {step: string; status: string}) => `${s.step}:${s.status}`)).toEqual(['create-function:applied', 'publish-version:applied', 'alias:failed', 'reserved-concurrency:unchanged', 'provisioned-concurrency:unchanged'])
+    expect(fake.recorded.filter((r) => r.method === 'POST' && r.path.endsWith('/aliases'))).toHaveLength(1)
   }, 120_000)
 })
