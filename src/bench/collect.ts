@@ -1,7 +1,8 @@
 /**
- * Joins what the client saw (latency, status) with what the emulator knows about the same invoke
- * (cold or warm, error type, REPORT), by request id. The emulator runs in this process, so its
- * invoke-end event is in the index before the response reaches the client.
+ * Joins what the client saw (latency, status) with what the function side knows about the same
+ * invoke (cold or warm, error type, REPORT), by request id. For the in-process emulator that is its
+ * invoke-end event, in the index before the response reaches the client; for a remote target
+ * (bench --target), the REPORT line of the response's log tail.
  */
 import type {Emulator} from '../emulator/emulator.js'
 import type {InvokeEndEvent} from '../emulator/events.js'
@@ -15,9 +16,24 @@ export interface ClientOutcome {
   /** HTTP status, or 0 when the connection failed. */
   status: number
   latencyMs: number
+  /** The service's error name when the call itself failed (e.g. TooManyRequestsException), as an SDK client learns it. */
+  errorType?: string
 }
 
-export class InvokeEvents {
+/** What the function side says about one invoke: all bench needs of the emulator's invoke-end event. */
+export type InvokeRecord = Pick<InvokeEndEvent, 'requestId' | 'cold' | 'status' | 'errorType' | 'coldStart' | 'report'> & {
+  /** The environment that ran it; a remote target's Invoke API does not say. */
+  envId?: string
+}
+
+/** Records by request id, each taken once. */
+export interface InvokeRecords {
+  take(requestId: string | undefined): InvokeRecord | undefined
+  /** Records no client outcome claimed (a client that lost its response): dropped between phases. */
+  clear(): void
+}
+
+export class InvokeEvents implements InvokeRecords {
   private readonly byRequest = new Map<string, InvokeEndEvent>()
   private readonly listener = (event: InvokeEndEvent) => void this.byRequest.set(event.requestId, event)
 
@@ -43,25 +59,27 @@ export class InvokeEvents {
 }
 
 /** An invoke that failed, by Lambda's error type or the client's view of it. */
-function errorTypeOf(outcome: ClientOutcome, event: InvokeEndEvent | undefined): string | undefined {
+function errorTypeOf(outcome: ClientOutcome, event: InvokeRecord | undefined): string | undefined {
   if (event) return event.status === 'success' ? undefined : event.errorType ?? event.status
+  if (outcome.errorType) return outcome.errorType
   if (outcome.status === 429) return 'TooManyRequestsException'
   if (outcome.status === 0) return 'Connection'
   return `Http.${outcome.status}`
 }
 
-export function coldStartSample(event: InvokeEndEvent, latencyMs: number): ColdStartSample {
-  const marks = event.coldStart!
-  const since = (at: number | undefined) => (at === undefined ? undefined : round(at - marks.spawnStart))
+/** A cold start as measured; the phase marks only where the environment ran in this process. */
+export function coldStartSample(event: InvokeRecord, latencyMs: number): ColdStartSample {
+  const marks = event.coldStart
+  const since = (at: number | undefined) => (at === undefined || marks === undefined ? undefined : round(at - marks.spawnStart))
   return {
     requestId: event.requestId,
     envId: event.envId,
     latencyMs: round(latencyMs),
-    processStartMs: since(marks.processStart),
-    backend: marks.backend && Object.fromEntries(Object.entries(marks.backend).map(([step, at]) => [step, since(at)!])),
-    runtimeReadyMs: since(marks.runtimeReady),
-    initDoneMs: since(marks.initDone),
-    firstResponseMs: since(marks.firstResponse)!,
+    processStartMs: since(marks?.processStart),
+    backend: marks?.backend && Object.fromEntries(Object.entries(marks.backend).map(([step, at]) => [step, since(at)!])),
+    runtimeReadyMs: since(marks?.runtimeReady),
+    initDoneMs: since(marks?.initDone),
+    firstResponseMs: since(marks?.firstResponse),
     initDurationMs: event.report.initDurationMs,
     billedDurationMs: event.report.billedDurationMs,
     maxMemoryUsedMb: event.report.maxMemoryUsedMb,
@@ -85,7 +103,7 @@ export class Tally {
   private readonly durations: number[] = []
   private maxMemoryUsedMb = 0
 
-  add(outcome: ClientOutcome, event: InvokeEndEvent | undefined): void {
+  add(outcome: ClientOutcome, event: InvokeRecord | undefined): void {
     this.invokes++
     const errorType = errorTypeOf(outcome, event)
     if (errorType !== undefined) {
@@ -96,7 +114,7 @@ export class Tally {
     if (!event) return
     if (event.cold) {
       this.cold.record(outcome.latencyMs)
-      if (event.coldStart) this.coldStarts.push(coldStartSample(event, outcome.latencyMs))
+      this.coldStarts.push(coldStartSample(event, outcome.latencyMs))
     } else {
       this.warm.record(outcome.latencyMs)
       this.warmBilledSum += event.report.billedDurationMs
@@ -131,10 +149,10 @@ export class PhaseRecorder {
   readonly tally = new Tally()
   private readonly startedAt = performance.now()
 
-  constructor(private readonly events: InvokeEvents, private readonly run: Tally) {}
+  constructor(private readonly events: InvokeRecords, private readonly run: Tally) {}
 
-  /** Files one outcome; returns the emulator's event for it, if the invoke reached a function. */
-  record(outcome: ClientOutcome): InvokeEndEvent | undefined {
+  /** Files one outcome; returns the function side's record of it, if the invoke reached a function. */
+  record(outcome: ClientOutcome): InvokeRecord | undefined {
     const event = this.events.take(outcome.requestId)
     this.tally.add(outcome, event)
     this.run.add(outcome, event)

@@ -16,9 +16,17 @@ export interface InvokeTarget {
 /** What the client saw, with the response body (the preflight reads the function's error message). */
 export type InvokeOutcome = ClientOutcome & {body?: Buffer}
 
+/** Single invokes as the cold-start phases (and the warm-up before a load) make them. */
+export interface PhaseInvoker {
+  /** One invoke on the client numbered `slot`; undefined when the run was interrupted. */
+  invoke(slot?: number, body?: Buffer): Promise<InvokeOutcome | undefined>
+  /** `n` invokes at once, each on its own client. */
+  concurrent(n: number): Promise<(InvokeOutcome | undefined)[]>
+}
+
 export const invokePath = (functionName: string) => `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`
 
-export class Invoker {
+export class Invoker implements PhaseInvoker {
   private readonly connections: HttpConnection[] = []
   private readonly path: string
   private next = 0

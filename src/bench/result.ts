@@ -42,10 +42,14 @@ export interface ReportSummary {
   maxMemoryUsedMb: number
 }
 
-/** One cold start, kept raw: the client's latency and the environment's phases, all from the spawn. */
+/**
+ * One cold start, kept raw: the client's latency and the environment's phases, all from the spawn.
+ * A remote target (bench --target) gives only the client's latency and the REPORT figures.
+ */
 export interface ColdStartSample {
   requestId: string
-  envId: string
+  /** Absent for a remote target: its Invoke API does not name the environment. */
+  envId?: string
   /** What the client waited, send to last byte. */
   latencyMs: number
   /** Marks after the spawn, ms: process start, sai runtime loaded, init done (first /next), first response. */
@@ -54,7 +58,8 @@ export interface ColdStartSample {
   backend?: Record<string, number>
   runtimeReadyMs?: number
   initDoneMs?: number
-  firstResponseMs: number
+  /** Absent for a remote target. */
+  firstResponseMs?: number
   initDurationMs?: number
   billedDurationMs: number
   maxMemoryUsedMb: number
@@ -92,7 +97,8 @@ export interface ColdSeriesPhase extends PhaseBase {
 /** --idle-gaps: one invoke after each idle gap, on an environment that was warm before it. */
 export interface IdleGapsPhase extends PhaseBase {
   kind: 'idle-gaps'
-  keepAliveSeconds: number
+  /** The emulator's keep-alive; absent for a remote target, whose keep-alive is Lambda's own. */
+  keepAliveSeconds?: number
   probes: {gapMs: number; cold: boolean; latencyMs: number; initDurationMs?: number; outcome: string}[]
 }
 
@@ -198,6 +204,23 @@ export interface BaselineComparison {
   checks: RegressionCheck[]
 }
 
+/** bench --target: the deployed function measured, instead of environments bench started itself. */
+export interface RemoteTarget {
+  kind: 'lambda'
+  /** As given to --target (a name or an ARN). */
+  functionName: string
+  /** From GetFunctionConfiguration; absent when the endpoint does not serve it. */
+  functionArn?: string
+  /** Absent: the unqualified function, $LATEST. */
+  qualifier?: string
+  /** The Lambda API endpoint: https://lambda.<region>.amazonaws.com, or --endpoint-url. */
+  endpoint: string
+  region: string
+  /** A loopback --endpoint-url (sai emulate): signed with dummy credentials. */
+  local: boolean
+  packageType?: 'Zip' | 'Image'
+}
+
 export interface BenchResult {
   schema: typeof BENCH_SCHEMA
   startedAt: string
@@ -211,7 +234,7 @@ export interface BenchResult {
     cpuModel: string
     cores: number
     memoryMb: number
-    backend: {name: string; memoryEnforcement: string; cpuEnforcement: string | null; notes: string[]}
+    backend: {name: string; memoryEnforcement: string; cpuEnforcement: string | null; notes: string[]; target?: RemoteTarget}
   }
   versions: {sai: string; node: string; onnxruntime?: string; autocannon: string}
   spec: {
@@ -232,7 +255,8 @@ export interface BenchResult {
     burst?: number
     coldSamples?: number
     idleGapsMs?: number[]
-    keepAliveSeconds: number
+    /** The emulator's keep-alive; absent for a remote target. */
+    keepAliveSeconds?: number
     connections?: number
     durationMs?: number
     rate?: number

@@ -4,7 +4,7 @@ import {durationFlag, durationListFlag, integerListFlag, percentFlag, positiveNu
 import {benchTables} from '../bench/report/tables.js'
 import {SaiError} from '../errors/sai-error.js'
 import {EXIT} from '../errors/codes.js'
-import {bench, writeBenchOutputs} from '../services/bench.js'
+import {bench, parseTarget, writeBenchOutputs} from '../services/bench.js'
 import {BudgetSyntaxError, parseBudgetFlag} from '../spec/budgets.js'
 import {LAMBDA_LIMITS} from '../spec/limits.js'
 import {formatTables, ProgressBar} from '../ui/bench-output.js'
@@ -22,12 +22,15 @@ export default class Bench extends BaseCommand {
 
 With no phase selected: --cold-samples 5 and a 10 s closed load on 1 connection. --memory and --batch repeat the phases for each size.
 
+--target lambda:NAME runs the same phases against a function already deployed on AWS Lambda (or on sai emulate: --endpoint-url) through @aws-sdk/client-lambda, instead of starting the emulator. REPORT lines from each response's log tail give the figures; cold starts are forced by changing an environment variable of $LATEST (put back at the end), so a --qualifier other than $LATEST gets warm phases only. Credentials and region come from the standard AWS chain.
+
 Latencies go into HDR histograms at microsecond resolution, cold and warm kept apart, with bootstrap 95% confidence intervals for p50 and p99. Budgets (sai.yaml "budgets:" or --budget) and --baseline regressions are gates: any breach exits with code 3. Ctrl-C stops the run, stops every environment, and still writes what was measured (exit code 130).`
 
   static override examples = [
     {description: 'Cold starts under a burst of 10, then 30 s of warm load on 4 connections', command: '<%= config.bin %> bench --spec fixtures/ocr-det --burst 10 --connections 4 --duration 30s'},
     {description: 'Memory sweep with an HTML report', command: '<%= config.bin %> bench --memory 512,1024,2048,3008 --html report.html'},
     {description: 'Open model: 20 req/s Poisson arrivals for a minute', command: '<%= config.bin %> bench --rate 20 --arrival poisson --duration 1m'},
+    {description: 'A deployed function: 10 forced cold starts, then 30 s of warm load on 4 connections', command: '<%= config.bin %> bench --target lambda:my-function --region eu-west-1 --cold-samples 10 --connections 4 --duration 30s'},
     {description: 'CI gate: budgets and a baseline; JUnit for the CI system', command: '<%= config.bin %> bench --burst 5 --budget cold.p99=1500ms --budget warm.p95=50ms --baseline main.json --json run.json --junit junit.xml'},
   ]
 
@@ -63,6 +66,15 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     html: Flags.string({summary: 'Write a self-contained HTML report with charts.', helpGroup: 'OUTPUT'}),
     junit: Flags.string({summary: 'Write JUnit XML, one test case per budget.', helpGroup: 'OUTPUT'}),
     'no-cgroups': Flags.boolean({summary: 'Enforce memory by watching RSS even where cgroups are available.', default: false}),
+    target: Flags.string({
+      summary: 'Bench a deployed function instead of the spec: lambda:<function-name> (or its ARN), on AWS Lambda or on sai emulate (--endpoint-url).',
+      // The emulator's own settings mean nothing for a function that runs elsewhere.
+      exclusive: ['spec', 'image', 'zip', 'backend', 'freeze', 'docker-network', 'no-cgroups', 'keep-alive', 'provisioned-concurrency'],
+      helpGroup: 'TARGET',
+    }),
+    region: Flags.string({summary: 'With --target: the AWS region (default: the standard chain, e.g. AWS_REGION).', dependsOn: ['target'], helpGroup: 'TARGET'}),
+    'endpoint-url': Flags.string({summary: "With --target: another Lambda API endpoint, e.g. sai emulate's http://127.0.0.1:9001.", dependsOn: ['target'], helpGroup: 'TARGET'}),
+    qualifier: Flags.string({summary: 'With --target: a version or alias to invoke (cold starts and --memory need $LATEST).', dependsOn: ['target'], helpGroup: 'TARGET'}),
   }
 
   /** `--json -` puts the result, or the error, on stdout. */
@@ -83,6 +95,9 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     })
     const anyPhase = flags.burst !== undefined || flags['cold-samples'] !== undefined || flags['idle-gaps'] !== undefined
     const wantsLoad = flags.connections !== undefined || flags.duration !== undefined || flags.rate !== undefined || flags.trace !== undefined
+    // A published version cannot be made cold: its default is the load alone.
+    const qualifier = flags.target === undefined ? undefined : (flags.qualifier ?? parseTarget(flags.target).qualifier ?? '$LATEST')
+    const defaultColdSamples = qualifier === undefined || qualifier === '$LATEST' ? 5 : undefined
     const controller = new AbortController()
     const progress = new ProgressBar()
     const quiet = this.jsonEnabled()
@@ -102,7 +117,8 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
         imagePath: flags.image ?? flags.zip,
         backend: flags.backend,
         burst: flags.burst,
-        coldSamples: flags['cold-samples'] ?? (anyPhase || wantsLoad ? undefined : 5),
+        target: flags.target === undefined ? undefined : {target: flags.target, qualifier: flags.qualifier, region: flags.region, endpointUrl: flags['endpoint-url']},
+        coldSamples: flags['cold-samples'] ?? (anyPhase || wantsLoad ? undefined : defaultColdSamples),
         idleGapsMs: flags['idle-gaps'],
         keepAliveSeconds: flags['keep-alive'],
         provisionedConcurrency: flags['provisioned-concurrency'],
@@ -127,7 +143,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
         regressionThreshold: flags['regression-threshold'],
         cgroups: !flags['no-cgroups'],
         dockerNetwork: flags['docker-network'],
-      freeze: flags.freeze,
+        freeze: flags.freeze,
         signal: controller.signal,
         onProgress: quiet ? undefined : (update) => progress.update(update),
         onNote: quiet ? undefined : (message) => progress.log(message),

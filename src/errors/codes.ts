@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   SAI_DEPLOY_OPTIONS_INVALID: {description: 'sai deploy: options that cannot work (an image to a local endpoint without --registry, no execution role, a bad --endpoint-url or --recommendation).', exit: EXIT.user},
   SAI_DEPLOY_UNREACHABLE: {description: 'sai deploy / bench --target: the Lambda API endpoint does not answer.', exit: EXIT.user},
   SAI_AWS_CREDENTIALS_MISSING: {description: 'sai deploy / bench --target: no AWS credentials in the standard chain (environment, ~/.aws, SSO, instance role).', exit: EXIT.user},
+  SAI_TARGET_NOT_FOUND: {description: 'sai bench --target: the function (or its qualifier) does not exist at that endpoint and region; deploy it first with sai deploy.', exit: EXIT.user},
   SAI_DEPLOY_FAILED: {description: 'sai deploy: a step failed midway; the message says what was applied and what was not, and where the alias points.', exit: EXIT.user},
   SAI_BENCH_GATE_FAILED: {description: 'sai deploy --require-bench: the bench result broke its budgets (or regressed), so nothing is deployed.', exit: EXIT.gate},
   SAI_RUNTIME_NOT_FOUND: {description: "The function's runtime (bootstrap) could not be found or started.", exit: EXIT.user},

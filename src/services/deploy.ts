@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-lambda'
 import {BENCH_SCHEMA, type BenchResult} from '../bench/result.js'
 import {planDeploy, type AutoScalingSetting, type CurrentState, type DesiredFunction, type Plan, type PlanStep, type StepName} from '../deploy/plan.js'
+import {awsCallError} from '../errors/aws.js'
 import {SaiError} from '../errors/sai-error.js'
 import type {RecommendResult} from '../recommend/result.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
@@ -122,21 +123,6 @@ function readRecommendation(file: string): RecommendResult {
   }
 }
 
-/** Turns SDK failures that are the user's to fix into SaiErrors; anything else passes through. */
-function userError(error: unknown, endpoint: string): unknown {
-  const e = error as Error & {code?: string; $metadata?: unknown; cause?: {code?: string}}
-  if (e?.name === 'CredentialsProviderError' || /Could not load credentials/.test(e?.message ?? ''))
-    return new SaiError('SAI_AWS_CREDENTIALS_MISSING', `no AWS credentials were found for ${endpoint}`, {
-      hint: 'set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or log in with aws sso login; a local --endpoint-url needs none',
-    })
-  const code = e?.code ?? e?.cause?.code
-  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code))
-    return new SaiError('SAI_DEPLOY_UNREACHABLE', `cannot reach the Lambda API at ${endpoint} (${code})`, {
-      hint: endpoint.startsWith('http://127.') || endpoint.includes('localhost') ? 'start it with sai emulate (it prints the endpoint), or fix --endpoint-url' : 'check the region, the network and --endpoint-url',
-    })
-  return error
-}
-
 const isNotFound = (error: unknown) => ['ResourceNotFoundException', 'ProvisionedConcurrencyConfigNotFoundException'].includes((error as Error)?.name)
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
@@ -213,7 +199,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   try {
     progress(`reading ${spec.name} from ${endpoint}`)
     const state = await readState(client, spec.name, options.alias).catch((error) => {
-      throw userError(error, endpoint)
+      throw awsCallError(error, {endpoint, local})
     })
     const repository = local ? `${options.registry}/${spec.name}` : options.format === 'image' ? await ensureEcrRepository(spec.name, region, {dryRun: options.dryRun, progress}) : undefined
     const built = await buildCode(spec, options, repository, tmp)
@@ -262,7 +248,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     }
     if (options.dryRun || plan.noOp) return result
     await applyPlan(client, desired, plan, result, options, region).catch((error) => {
-      throw userError(error, endpoint)
+      throw awsCallError(error, {endpoint, local})
     })
     return result
   } finally {
@@ -352,7 +338,7 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
       throw new SaiError(
         'SAI_DEPLOY_FAILED',
         `deploying ${name} failed at ${step.step}: ${(error as Error).message}. Applied: ${applied.join(', ') || 'nothing'}. Not applied: ${[step.step, ...pending].join(', ')}. The alias ${desired.alias} ${aliasNow}.`,
-        {hint: 'fix the cause and run sai deploy again: it re-reads the state and applies only what is still missing', cause: userError(error, result.target.endpoint), details: result.steps},
+        {hint: 'fix the cause and run sai deploy again: it re-reads the state and applies only what is still missing', cause: awsCallError(error, result.target), details: result.steps},
       )
     }
   }

@@ -1,15 +1,22 @@
 /** The cold-start phases: a burst from zero, a series of forced cold starts, and idle-gap probes. */
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {Emulator} from '../../emulator/emulator.js'
-import {distribution, PhaseRecorder, type InvokeEvents, type Tally} from '../collect.js'
-import type {Invoker} from '../invoker.js'
+import {distribution, PhaseRecorder, type InvokeRecords, type Tally} from '../collect.js'
+import type {PhaseInvoker} from '../invoker.js'
 import type {BurstPhase, ColdSeriesPhase, IdleGapsPhase} from '../result.js'
 
+/** The function's environments, as far as a phase controls them. */
+export interface Environments {
+  /** No warm environment is left for the next invoke: the emulator reaps its idle ones; Lambda gets a new configuration. */
+  retire(): Promise<void>
+  /** Idle environments may go (the emulator stops them; on Lambda nothing is done). */
+  release(): Promise<void>
+}
+
 export interface PhaseContext {
-  emulator: Emulator
   functionName: string
-  invoker: Invoker
-  events: InvokeEvents
+  environments: Environments
+  invoker: PhaseInvoker
+  events: InvokeRecords
   /** The run's tally, which every phase also feeds. */
   run: Tally
   signal: AbortSignal
@@ -18,7 +25,7 @@ export interface PhaseContext {
 
 /** N concurrent invokes from zero environments (N cold starts), then the same N again, warm. */
 export async function burst(ctx: PhaseContext, size: number): Promise<BurstPhase> {
-  await ctx.emulator.reapIdle(ctx.functionName)
+  await ctx.environments.retire()
   const recorder = new PhaseRecorder(ctx.events, ctx.run)
   let unexpectedWarm = 0
   let done = 0
@@ -54,18 +61,18 @@ export async function coldSeries(ctx: PhaseContext, samples: number): Promise<Co
   const recorder = new PhaseRecorder(ctx.events, ctx.run)
   for (let i = 0; i < samples && !ctx.signal.aborted; i++) {
     // Awaited, so the previous environment's teardown does not overlap the next cold start.
-    await ctx.emulator.reapIdle(ctx.functionName)
+    await ctx.environments.retire()
     const outcome = await ctx.invoker.invoke()
     if (outcome) recorder.record(outcome)
     ctx.progress(i + 1, samples)
   }
-  await ctx.emulator.reapIdle(ctx.functionName)
+  await ctx.environments.release()
   const {tally} = recorder
   return {kind: 'cold-series', ...recorder.base(), cold: distribution(tally.cold), coldStarts: tally.coldStarts}
 }
 
 /** One invoke after each idle gap, on an environment that was warm before it: when keep-alive expires. */
-export async function idleGaps(ctx: PhaseContext, gapsMs: number[], keepAliveSeconds: number): Promise<IdleGapsPhase> {
+export async function idleGaps(ctx: PhaseContext, gapsMs: number[], keepAliveSeconds: number | undefined): Promise<IdleGapsPhase> {
   const recorder = new PhaseRecorder(ctx.events, ctx.run)
   const probes: IdleGapsPhase['probes'] = []
   // One warm environment to start from; this invoke is measured like any other but is not a probe.
@@ -85,7 +92,7 @@ export async function idleGaps(ctx: PhaseContext, gapsMs: number[], keepAliveSec
       cold: event?.cold ?? false,
       latencyMs: Math.round(outcome.latencyMs * 1000) / 1000,
       initDurationMs: event?.report.initDurationMs,
-      outcome: event ? (event.status === 'success' ? 'success' : event.errorType ?? event.status) : `Http.${outcome.status}`,
+      outcome: event ? (event.status === 'success' ? 'success' : event.errorType ?? event.status) : outcome.errorType ?? `Http.${outcome.status}`,
     })
     ctx.progress(i + 1, gapsMs.length)
   }

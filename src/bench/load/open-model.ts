@@ -4,8 +4,9 @@
  * so a late send (the generator's or the server's fault) is charged, never hidden (no coordinated
  * omission, as in wrk2 and k6's arrival-rate executors).
  *
- * Connections come from a pool of kept-alive HttpConnections that grows up to `maxInFlight`. A
- * request due when all of them are busy is dropped and counted, as k6 counts dropped_iterations:
+ * Requests go through a Sender: by default a pool of kept-alive HttpConnections that grows up to
+ * `maxInFlight` (the emulator's Invoke API); bench --target plugs in the AWS SDK instead. A request
+ * due when `maxInFlight` are outstanding is dropped and counted, as k6 counts dropped_iterations:
  * queueing it instead would turn the open model into a closed one.
  *
  * Timing: Node's timers fire on a millisecond clock, up to 1 ms early or late. Waits run on a
@@ -29,6 +30,49 @@ export interface RequestResult {
   latencyMs: number
   /** Why no response came (a connection error). */
   error?: string
+  /** The service's error name when the call failed (an SDK sender: e.g. TooManyRequestsException). */
+  errorType?: string
+}
+
+/** How the open model's requests travel. */
+export interface Sender {
+  /** One request; never rejects: one that got no response resolves with status 0 and `error`. */
+  send(body: Buffer): Promise<Omit<RequestResult, 'latencyMs'>>
+  /** Clients it opened (connections), for the summary. */
+  readonly opened: number
+  close(): void
+}
+
+/** The default sender: kept-alive HttpConnections, one per request in flight, reused when idle. */
+export class HttpSender implements Sender {
+  private readonly idle: HttpConnection[] = []
+  private readonly all: HttpConnection[] = []
+
+  constructor(private readonly target: {host: string; port: number; path: string; method?: string; headers?: Record<string, string>}) {}
+
+  get opened(): number {
+    return this.all.length
+  }
+
+  async send(body: Buffer): Promise<Omit<RequestResult, 'latencyMs'>> {
+    let connection = this.idle.pop()
+    if (!connection) {
+      connection = new HttpConnection({host: this.target.host, port: this.target.port})
+      this.all.push(connection)
+    }
+    try {
+      const response = await connection.request(this.target.method ?? 'POST', this.target.path, this.target.headers ?? {}, body)
+      return {requestId: response.headers['x-amzn-requestid'], status: response.status, functionError: response.headers['x-amz-function-error'] !== undefined}
+    } catch (error) {
+      return {status: 0, functionError: false, error: (error as Error).message}
+    } finally {
+      this.idle.push(connection)
+    }
+  }
+
+  close(): void {
+    for (const connection of this.all) connection.close()
+  }
 }
 
 export interface OpenResult extends RequestResult {
@@ -46,14 +90,18 @@ export interface OpenProgress {
   inFlight: number
 }
 
-export interface OpenModelOptions {
+interface HttpTarget {
   host: string
   port: number
   path: string
   method?: string
+  headers?: Record<string, string>
+}
+
+/** An HTTP target gets its own HttpSender, closed at the end; a `sender` given stays open (the caller's). */
+export type OpenModelOptions = (HttpTarget | {sender: Sender}) & {
   /** The request body, or several used in turn (e.g. a function's sample events). */
   body: Buffer | Buffer[]
-  headers?: Record<string, string>
   /** Intended send times, ms from the start, ascending (see arrivals.ts). */
   arrivals: Iterable<number>
   /** Connections, and so requests in flight, at most. */
@@ -90,12 +138,12 @@ export const LATE_MS = 1
 const WAKE_EARLY_MS = 0.2
 
 export async function runOpenModel(options: OpenModelOptions): Promise<OpenModelSummary> {
-  const {host, port, path, method = 'POST', headers = {}, maxInFlight, signal, onResult, onProgress} = options
+  const {maxInFlight, signal, onResult, onProgress} = options
   const bodies = Array.isArray(options.body) ? options.body : [options.body]
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`)
   const arrivals = options.arrivals[Symbol.iterator]()
-  const idle: HttpConnection[] = []
-  const all: HttpConnection[] = []
+  const own = 'sender' in options ? undefined : new HttpSender(options)
+  const sender = own ?? (options as {sender: Sender}).sender
   const lateness = new Int32Histogram(1, 60_000_000, 3)
   lateness.autoResize = true
   let sent = 0
@@ -118,38 +166,24 @@ export async function runOpenModel(options: OpenModelOptions): Promise<OpenModel
   const start = performance.now()
 
   const send = (intendedMs: number) => {
-    let connection = idle.pop()
-    if (!connection) {
-      connection = new HttpConnection({host, port})
-      all.push(connection)
-    }
-    const used = connection
     inFlight++
     sent++
     const sentMs = performance.now() - start
     const latenessMs = Math.max(0, sentMs - intendedMs)
     lateness.recordValue(Math.round(latenessMs * 1000))
     if (latenessMs > LATE_MS) late++
-    used.request(method, path, headers, bodies[(sent - 1) % bodies.length]).then(
-      (response) => {
-        const latencyMs = performance.now() - start - intendedMs
-        completed++
-        settle(used)
-        onResult({requestId: response.headers['x-amzn-requestid'], status: response.status, functionError: response.headers['x-amz-function-error'] !== undefined, latencyMs, intendedMs, latenessMs})
-      },
-      (error: Error) => {
-        const latencyMs = performance.now() - start - intendedMs
-        errors++
-        settle(used)
-        onResult({status: 0, functionError: false, latencyMs, intendedMs, latenessMs, error: error.message})
-      },
-    )
+    void sender.send(bodies[(sent - 1) % bodies.length]!).then((response) => {
+      const latencyMs = performance.now() - start - intendedMs
+      if (response.status === 0) errors++
+      else completed++
+      settle()
+      onResult({...response, latencyMs, intendedMs, latenessMs})
+    })
   }
 
-  const settle = (connection: HttpConnection) => {
+  const settle = () => {
     const wasFull = inFlight === maxInFlight
     inFlight--
-    idle.push(connection)
     if (stopped) {
       if (inFlight === 0) finish()
     } else if (wasFull) {
@@ -201,7 +235,7 @@ export async function runOpenModel(options: OpenModelOptions): Promise<OpenModel
     signal?.removeEventListener('abort', onAbort)
     if (progress) clearInterval(progress)
     timer.close()
-    for (const connection of all) connection.close()
+    own?.close()
   }
   return {
     scheduled: sent + dropped,
@@ -211,7 +245,7 @@ export async function runOpenModel(options: OpenModelOptions): Promise<OpenModel
     dropped,
     late,
     lateness: sent === 0 ? {p50: 0, p99: 0, max: 0} : {p50: lateness.getValueAtPercentile(50) / 1000, p99: lateness.getValueAtPercentile(99) / 1000, max: lateness.maxValue / 1000},
-    connectionsOpened: all.length,
+    connectionsOpened: sender.opened,
     durationMs,
     aborted,
   }

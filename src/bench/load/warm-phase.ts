@@ -1,12 +1,13 @@
 /** The warm load phase: environments warmed first, then a closed or an open model for the duration. */
 import {SaiError} from '../../errors/sai-error.js'
 import type {PhaseContext} from '../cold/phases.js'
-import {distribution, PhaseRecorder} from '../collect.js'
+import {distribution, PhaseRecorder, type ClientOutcome} from '../collect.js'
 import {invokePath} from '../invoker.js'
 import type {LoadPhase} from '../result.js'
 import {arrivals} from './arrivals.js'
+import {runClosedLoop} from './closed-loop.js'
 import {runClosedModel} from './closed-model.js'
-import {runOpenModel} from './open-model.js'
+import {runOpenModel, type Sender} from './open-model.js'
 import {readTrace, TraceError, type Trace} from './trace.js'
 
 export interface LoadOptions {
@@ -23,8 +24,11 @@ export interface LoadOptions {
 }
 
 export interface LoadTarget {
-  host: string
-  port: number
+  /**
+   * How requests travel: to the emulator's Invoke API over plain HTTP (autocannon drives the closed
+   * model), or through a sender (bench --target: the AWS SDK, which signs each request).
+   */
+  via: {kind: 'http'; host: string; port: number} | {kind: 'sender'; sender: Sender}
   bodies: Buffer[]
   batchSize: number
   /** The function's timeout: a request is given that long (and a margin) to answer. */
@@ -38,7 +42,8 @@ export async function warmLoad(ctx: PhaseContext, options: LoadOptions, target: 
   await ctx.invoker.concurrent(options.connections)
   ctx.events.clear()
   const recorder = new PhaseRecorder(ctx.events, ctx.run)
-  const request = {host: target.host, port: target.port, path: invokePath(ctx.functionName), body: target.bodies, headers: {'Content-Type': 'application/json'}}
+  const {via} = target
+  const transport: {host: string; port: number; path: string; headers: Record<string, string>} | {sender: Sender} = via.kind === 'http' ? {host: via.host, port: via.port, path: invokePath(ctx.functionName), headers: {'Content-Type': 'application/json'}} : {sender: via.sender}
   const startedAt = performance.now()
   const durationMs = trace ? trace.durationMs : options.durationMs
   const progress = setInterval(() => ctx.progress(Math.min(durationMs, Math.round(performance.now() - startedAt)), durationMs), 250)
@@ -47,7 +52,8 @@ export async function warmLoad(ctx: PhaseContext, options: LoadOptions, target: 
   try {
     if (open) {
       const summary = await runOpenModel({
-        ...request,
+        ...transport,
+        body: target.bodies,
         arrivals: trace
           ? arrivals({kind: 'trace', offsetsMs: trace.offsetsMs})
           : arrivals(options.arrival === 'poisson'
@@ -60,14 +66,10 @@ export async function warmLoad(ctx: PhaseContext, options: LoadOptions, target: 
       sends = {lateness: summary.lateness, late: summary.late, dropped: summary.dropped}
       elapsedMs = summary.durationMs
     } else {
-      const summary = await runClosedModel({
-        ...request,
-        connections: options.connections,
-        durationMs,
-        timeoutMs: target.functionTimeoutMs + 5000,
-        signal: ctx.signal,
-        onResult: (result) => recorder.record(result),
-      })
+      const closed = {body: target.bodies, connections: options.connections, durationMs, signal: ctx.signal, onResult: (result: ClientOutcome) => void recorder.record(result)}
+      const summary = 'sender' in transport
+        ? await runClosedLoop({...closed, sender: transport.sender})
+        : await runClosedModel({...transport, ...closed, timeoutMs: target.functionTimeoutMs + 5000})
       elapsedMs = summary.durationMs
     }
   } finally {

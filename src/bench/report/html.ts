@@ -127,7 +127,8 @@ function cdfChart(run: RunResult): Markup | undefined {
 
 function coldPhaseChart(run: RunResult): Markup | undefined {
   const samples = run.phases.flatMap((phase) => ('coldStarts' in phase ? phase.coldStarts.map((sample, i) => ({sample, label: `${phase.kind} #${i + 1}`})) : []))
-  if (samples.length === 0) return undefined
+  // A remote target's cold starts have no phase marks to chart.
+  if (!samples.some(({sample}) => sample.firstResponseMs !== undefined)) return undefined
   const perSample = samples.length <= 20
   const bars = perSample
     ? samples.map(({sample, label}) => ({label, values: phaseDurations(sample)}))
@@ -152,7 +153,7 @@ function idleGapsBlock(run: RunResult): Markup | undefined {
   const phases = run.phases.filter((p) => p.kind === 'idle-gaps')
   if (phases.length === 0) return undefined
   return html`${phases.map(
-    (phase) => html`<h4>Idle gaps <span class="note">keep-alive ${phase.keepAliveSeconds} s</span></h4>${table(
+    (phase) => html`<h4>Idle gaps <span class="note">keep-alive ${phase.keepAliveSeconds === undefined ? "the target's own" : `${phase.keepAliveSeconds} s`}</span></h4>${table(
       ['idle gap', 'result', 'latency', 'init duration', 'outcome'],
       phase.probes.map((probe) => [
         probe.gapMs >= 1000 ? `${fixed(probe.gapMs / 1000, probe.gapMs % 1000 ? 1 : 0)} s` : `${probe.gapMs} ms`,
@@ -387,7 +388,8 @@ ${result.interrupted ? html`<div class="banner" role="alert"><strong>Interrupted
 ${item('Function', html`${spec.memory} MB · ${spec.timeout} s timeout · ${spec.architecture} · ${spec.runtime}${spec.batch ? ` · batch ${spec.batch}` : ''}`)}
 ${spec.model || spec.handler ? item(spec.model ? 'Model' : 'Handler', html`<code>${spec.model ?? spec.handler}</code>`) : ''}
 ${item('Backend', html`${backend.name} · memory: ${backend.memoryEnforcement} · CPU: ${backend.cpuEnforcement ?? html`<span class="warn-text">not enforced</span>`}${backend.notes.map((note) => html`<br><span class="note">${note}</span>`)}`)}
-${item('Machine', `${env.hostname} · ${env.platform}/${env.arch} · ${env.cpuModel} · ${env.cores} cores · ${fixed(env.memoryMb / 1024, 1)} GB`)}
+${backend.target ? item('Target', html`<code>${spec.specPath}</code>${backend.target.qualifier ? ` · qualifier ${backend.target.qualifier}` : ''} · ${backend.target.endpoint}${backend.target.local ? '' : ` · ${backend.target.region}`}`) : ''}
+${item(backend.target ? 'Client' : 'Machine', `${env.hostname} · ${env.platform}/${env.arch} · ${env.cpuModel} · ${env.cores} cores · ${fixed(env.memoryMb / 1024, 1)} GB`)}
 ${item('Versions', `sai ${versions.sai} · node ${versions.node}${versions.onnxruntime ? ` · onnxruntime ${versions.onnxruntime}` : ''} · autocannon ${versions.autocannon}`)}
 ${item('Payload', result.options.payload)}
 </dl>

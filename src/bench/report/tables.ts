@@ -92,7 +92,7 @@ const segments = (s: ColdStartSample) => ({
     : {'spawn → process start': s.processStartMs}),
   'process start → runtime ready': s.runtimeReadyMs !== undefined && s.processStartMs !== undefined ? s.runtimeReadyMs - s.processStartMs : undefined,
   'runtime ready → init done': s.initDoneMs !== undefined && s.runtimeReadyMs !== undefined ? s.initDoneMs - s.runtimeReadyMs : undefined,
-  'init done → first response': s.initDoneMs !== undefined ? s.firstResponseMs - s.initDoneMs : undefined,
+  'init done → first response': s.initDoneMs !== undefined && s.firstResponseMs !== undefined ? s.firstResponseMs - s.initDoneMs : undefined,
   'Init Duration (REPORT)': s.initDurationMs,
   'client latency': s.latencyMs,
 })
@@ -106,16 +106,20 @@ export function coldPhasesTable(run: RunResult): Table | undefined {
   const samples = run.phases.flatMap((p) => ('coldStarts' in p ? p.coldStarts : []))
   if (samples.length === 0) return undefined
   const names = Object.keys(segments(samples[0]!)) as (keyof ReturnType<typeof segments>)[]
-  const rows = names.map((name) => {
+  // A remote target has no phase marks: only its REPORT figures and the client's latency.
+  const rows = names.flatMap((name) => {
     const values = samples.map((s) => segments(s)[name]).filter((v): v is number => v !== undefined).sort((a, b) => a - b)
-    return [name, formatMs(quantile(values, 0.5)), formatMs(quantile(values, 0.99)), formatMs(values.at(-1))]
+    return values.length === 0 ? [] : [[name, formatMs(quantile(values, 0.5)), formatMs(quantile(values, 0.99)), formatMs(values.at(-1))]]
   })
   const memory = Math.max(...samples.map((s) => s.maxMemoryUsedMb))
+  const marked = samples.some((x) => x.firstResponseMs !== undefined)
   return {
     title: `Cold starts — ${runLabel(run)} (${samples.length})`,
     head: ['step', 'p50', 'p99', 'max'],
     rows,
-    note: `Max Memory Used ${memory} MB of ${run.memoryMb} MB. Init Duration runs from the ${samples.some((x) => created(x) !== undefined) ? "container's start" : 'spawn'} to the runtime's first /next.`,
+    note: `Max Memory Used ${memory} MB of ${run.memoryMb} MB. ${
+      marked ? `Init Duration runs from the ${samples.some((x) => created(x) !== undefined) ? "container's start" : 'spawn'} to the runtime's first /next.` : "Init Duration as the function's REPORT lines give it; the client latency includes the network."
+    }`,
   }
 }
 
@@ -197,7 +201,10 @@ export function idleGapsTable(run: RunResult): Table | undefined {
     title: `Idle gaps — ${runLabel(run)}`,
     head: ['idle gap', 'next invoke', 'latency', 'Init Duration'],
     rows: phase.probes.map((p) => [formatMs(p.gapMs), p.cold ? {text: 'cold', tone: 'warn'} : {text: 'warm', tone: 'good'}, formatMs(p.latencyMs), formatMs(p.initDurationMs)]),
-    note: `Keep-alive: ${phase.keepAliveSeconds} s (--keep-alive). AWS does not publish its keep-alive; it varies from minutes to hours.`,
+    note:
+      phase.keepAliveSeconds === undefined
+        ? "Keep-alive: the target's own. AWS does not publish its keep-alive; it varies from minutes to hours."
+        : `Keep-alive: ${phase.keepAliveSeconds} s (--keep-alive). AWS does not publish its keep-alive; it varies from minutes to hours.`,
   }
 }
 
