@@ -195,7 +195,8 @@ describe('the Docker backend', () => {
   })
 
   it('OOM-kills an allocation above the memory size: Runtime.OutOfMemory, then a cold start', async () => {
-    const running = await dockerEmulator([await imageSpec(path.join(FIXTURES, 'faults'))])
+    // 256 MB is 0.14 vCPU: on a busy host, touching 400 MB can take longer than the fixture's 2 s timeout.
+    const running = await dockerEmulator([await imageSpec(path.join(FIXTURES, 'faults'), {timeout: 20})])
     try {
       await invoke(running.client, {FunctionName: 'faults', Payload: {action: 'echo'}})
       const [first] = running.emulator.environments('faults')

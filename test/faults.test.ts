@@ -10,14 +10,20 @@ import {emulate, faultsSpec, functionDir, invoke, parseReport, spec} from './hel
 let env: Awaited<ReturnType<typeof emulate>>
 
 beforeAll(async () => {
-  env = await emulate([faultsSpec(), faultsSpec({name: 'faults-init', environment: {FAULTS_INIT: 'throw'}}), faultsSpec({name: 'missing-export', handler: 'handler.nothing'})])
+  env = await emulate([
+    faultsSpec(),
+    faultsSpec({name: 'faults-init', environment: {FAULTS_INIT: 'throw'}}),
+    faultsSpec({name: 'missing-export', handler: 'handler.nothing'}),
+    // 256 MB is 0.14 vCPU: on a busy host, touching 400 MB can take longer than the fixture's 2 s timeout.
+    faultsSpec({name: 'faults-oom', timeout: 20}),
+  ])
 })
 afterAll(() => env.close())
 
 const call = (Payload: unknown, FunctionName = 'faults') => invoke(env.client, {FunctionName, Payload, LogType: 'Tail'})
 
-async function expectRecovery(options: {cold: boolean}) {
-  const next = await call({action: 'echo', n: 1})
+async function expectRecovery(options: {cold: boolean; functionName?: string}) {
+  const next = await call({action: 'echo', n: 1}, options.functionName)
   expect(next.FunctionError).toBeUndefined()
   expect(next.json).toEqual({echo: {action: 'echo', n: 1}})
   const report = parseReport(next.log)
@@ -76,12 +82,12 @@ describe('faults in the function', () => {
   })
 
   it('memory above the limit: Runtime.OutOfMemory, Max Memory Used at the limit, next invoke cold', async () => {
-    const result = await call({action: 'alloc', mb: 400})
+    const result = await call({action: 'alloc', mb: 400}, 'faults-oom')
     expect(result.FunctionError).toBe('Unhandled')
     expect(result.json).toEqual({errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${result.$metadata.requestId} Error: Runtime exited with error: signal: killed`})
     expect(result.log).toMatch(/\tStatus: error\tError Type: Runtime.OutOfMemory/)
     expect(parseReport(result.log).maxMemoryUsed).toBeGreaterThanOrEqual(200)
-    await expectRecovery({cold: true})
+    await expectRecovery({cold: true, functionName: 'faults-oom'})
   })
 
   it('memory below the limit is fine and Max Memory Used measures it', async () => {
@@ -142,7 +148,7 @@ describe('a runtime that cannot start', () => {
 
 describe('memory enforcement without cgroups (RSS watch)', () => {
   it('kills an environment over its memory size with Runtime.OutOfMemory', async () => {
-    const rss = await emulate([faultsSpec()], {cgroups: false})
+    const rss = await emulate([faultsSpec({timeout: 20})], {cgroups: false})
     try {
       expect(rss.emulator.backend.capabilities.memoryEnforcement).toMatch(/^RSS watch/)
       const result = await invoke(rss.client, {FunctionName: 'faults', Payload: {action: 'alloc', mb: 400}, LogType: 'Tail'})
