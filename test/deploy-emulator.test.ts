@@ -84,6 +84,14 @@ describe('sai deploy to sai emulate, through the control plane', () => {
     expect(result.version).toBe('2')
   }, 180_000)
 
+  it('dropping provisioned concurrency to 0 deletes its configuration instead of putting 0', async () => {
+    const {code, stdout, stderr} = await deploy([...target, '--provisioned-concurrency', '0'])
+    expect(code, stderr).toBe(0)
+    const steps = Object.fromEntries(JSON.parse(stdout).steps.map((s: {step: string; status: string}) => [s.step, s.status]))
+    expect(steps).toMatchObject({'publish-version': 'unchanged', 'provisioned-concurrency': 'applied'})
+    await expect(emulator.client.send(new GetProvisionedConcurrencyConfigCommand({FunctionName: 'noop', Qualifier: 'live'}))).rejects.toMatchObject({name: 'ProvisionedConcurrencyConfigNotFoundException'})
+  }, 180_000)
+
   it('an image without --registry on a local endpoint, and a bench that broke its budgets, are refused', async () => {
     const noRegistry = await deploy(['--spec', dir, '--endpoint-url', emulator.endpoint.url])
     expect(noRegistry.code).toBe(1)

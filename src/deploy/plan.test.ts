@@ -82,6 +82,12 @@ describe('planDeploy', () => {
     expect(actions({...current, provisioned: undefined}, {...desired, provisionedConcurrency: 0})['provisioned-concurrency']).toBe('none')
   })
 
+  it('removes provisioned and reserved concurrency the spec no longer asks for (a Put of 0 is not allowed)', () => {
+    const plan = planDeploy({...desired, provisionedConcurrency: 0, reservedConcurrency: undefined}, current)
+    expect(plan.steps.find((s) => s.step === 'provisioned-concurrency')).toMatchObject({action: 'delete', changes: [{from: 2, to: 0}]})
+    expect(plan.steps.find((s) => s.step === 'reserved-concurrency')).toMatchObject({action: 'delete', changes: [{from: 5, to: undefined}]})
+  })
+
   it('compares a zip by CodeSha256, and auto scaling by its setting', () => {
     const zip: DesiredFunction = {...desired, code: {packageType: 'Zip', zipFile: Buffer.from('PK'), digest: 'zzz'}}
     expect(actions({...current, configuration: {...deployed, PackageType: 'Zip', CodeSha256: 'zzz'}, aliasVersion: {...deployed, PackageType: 'Zip', CodeSha256: 'zzz'}}, zip)['update-code']).toBe('none')

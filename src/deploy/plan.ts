@@ -67,7 +67,7 @@ export type StepName = 'create-function' | 'update-code' | 'update-configuration
 
 export interface PlanStep {
   step: StepName
-  action: 'create' | 'update' | 'none'
+  action: 'create' | 'update' | 'delete' | 'none'
   changes: FieldChange[]
   /** Why nothing changes, or what the step does. */
   detail: string
@@ -135,13 +135,17 @@ export function planDeploy(desired: DesiredFunction, state: CurrentState): Plan 
   if (!state.alias) step('alias', 'create', [{field: 'functionVersion', from: undefined, to: 'the new version'}], `create alias ${desired.alias}`)
   else if (!versionCurrent) step('alias', 'update', [{field: 'functionVersion', from: state.alias.functionVersion, to: 'the new version'}], `move alias ${desired.alias} to the new version`)
   else step('alias', 'none', [], `${desired.alias} → version ${state.alias.functionVersion}`)
-  if (desired.reservedConcurrency === undefined || desired.reservedConcurrency === state.reservedConcurrency)
+  if (desired.reservedConcurrency === state.reservedConcurrency)
     step('reserved-concurrency', 'none', [], desired.reservedConcurrency === undefined ? 'not set in the spec' : `already ${desired.reservedConcurrency}`)
+  else if (desired.reservedConcurrency === undefined)
+    step('reserved-concurrency', 'delete', [{field: 'reservedConcurrentExecutions', from: state.reservedConcurrency, to: undefined}], 'remove reserved concurrency (the spec no longer sets it)')
   else step('reserved-concurrency', 'update', [{field: 'reservedConcurrentExecutions', from: state.reservedConcurrency, to: desired.reservedConcurrency}], 'set reserved concurrency')
   const pc = state.provisioned
   // Moving the alias re-provisions its environments on the new version, so PC is (re)applied with it.
   const pcUnchanged = versionCurrent && (pc?.requested ?? 0) === desired.provisionedConcurrency && (pc === undefined || pc.status === 'READY')
   if (desired.provisionedConcurrency === 0 && !pc) step('provisioned-concurrency', 'none', [], 'none requested')
+  else if (desired.provisionedConcurrency === 0)
+    step('provisioned-concurrency', 'delete', [{field: 'provisionedConcurrentExecutions', from: pc!.requested, to: 0}], `remove provisioned concurrency from ${desired.alias}`)
   else if (pcUnchanged) step('provisioned-concurrency', 'none', [], `${desired.provisionedConcurrency} on ${desired.alias}, READY`)
   else step('provisioned-concurrency', pc ? 'update' : 'create', [{field: 'provisionedConcurrentExecutions', from: pc?.requested, to: desired.provisionedConcurrency}], `provision ${desired.provisionedConcurrency} environments on ${desired.alias} and wait until READY`)
   if (desired.autoScaling && !isDeepStrictEqual(desired.autoScaling, state.autoScaling))

@@ -11,6 +11,8 @@ import path from 'node:path'
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
+  DeleteFunctionConcurrencyCommand,
+  DeleteProvisionedConcurrencyConfigCommand,
   GetAliasCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
@@ -306,11 +308,17 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
       result.aliasArn = alias.AliasArn
       return `${desired.alias} → version ${version}`
     },
-    'reserved-concurrency': async () => {
-      progress(`setting reserved concurrency to ${desired.reservedConcurrency}`)
-      await client.send(new PutFunctionConcurrencyCommand({FunctionName: name, ReservedConcurrentExecutions: desired.reservedConcurrency}))
+    'reserved-concurrency': async (step) => {
+      progress(step.action === 'delete' ? 'removing reserved concurrency' : `setting reserved concurrency to ${desired.reservedConcurrency}`)
+      if (step.action === 'delete') await client.send(new DeleteFunctionConcurrencyCommand({FunctionName: name}))
+      else await client.send(new PutFunctionConcurrencyCommand({FunctionName: name, ReservedConcurrentExecutions: desired.reservedConcurrency}))
     },
-    'provisioned-concurrency': async () => {
+    'provisioned-concurrency': async (step) => {
+      if (step.action === 'delete') {
+        progress(`removing provisioned concurrency from ${desired.alias}`)
+        await client.send(new DeleteProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: desired.alias}))
+        return `none on ${desired.alias}`
+      }
       progress(`provisioning ${desired.provisionedConcurrency} environments on ${desired.alias}`)
       await client.send(new PutProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: desired.alias, ProvisionedConcurrentExecutions: desired.provisionedConcurrency}))
       result.provisioned = await waitForProvisioned(client, name, desired.alias, options.waitTimeoutSeconds)
