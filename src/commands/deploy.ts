@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
+import {defaultCacheDir} from '../services/package.js'
 import {deploy, type DeployResult} from '../services/deploy.js'
 import {formatDeploy} from '../ui/deploy-output.js'
 
@@ -35,6 +36,7 @@ It reads the current state first and changes only what differs: --dry-run prints
     recommendation: Flags.string({summary: 'A sai recommend --json result to deploy: memory, provisioned concurrency, auto scaling.'}),
     'require-bench': Flags.string({summary: 'A sai bench --json result; deploy only if it passed its budgets (else exit 3).', helpGroup: 'GATES'}),
     'dry-run': Flags.boolean({summary: 'Print the plan and change nothing (the image is built, not pushed).', default: false}),
+    'no-cache': Flags.boolean({summary: 'Build every layer anew instead of reusing unchanged ones ($SAI_CACHE_DIR, default ~/.cache/sai).', default: false}),
     'wait-timeout': Flags.integer({summary: 'Seconds to wait for the function, the version and provisioned concurrency to be ready.', default: 900, min: 1}),
   }
 
@@ -54,6 +56,7 @@ It reads the current state first and changes only what differs: --dry-run prints
       requireBenchPath: flags['require-bench'],
       dryRun: flags['dry-run'],
       waitTimeoutSeconds: flags['wait-timeout'],
+      cacheDir: flags['no-cache'] ? undefined : defaultCacheDir(),
       onProgress: (message) => this.progress(`sai deploy: ${message}`),
     })
     if (!this.jsonEnabled()) process.stderr.write(formatDeploy(result) + '\n')
