@@ -231,7 +231,7 @@ describe('sai bench --target, against sai emulate through the Lambda API', () =>
 })
 
 describe('sai bench --target: usage and unreachable endpoints', () => {
-  it('an endpoint where nothing listens: exit 1, SAI_DEPLOY_UNREACHABLE naming the URL', async () => {
+  it('an endpoint where nothing listens: exit 1, SAI_AWS_UNREACHABLE naming the URL', async () => {
     const server = http.createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const {port} = server.address() as AddressInfo
@@ -240,7 +240,7 @@ describe('sai bench --target: usage and unreachable endpoints', () => {
     const run = await sai(['bench', '--target', 'lambda:noop', '--endpoint-url', url, '--duration', '1s', '--json', '-'])
     expect(run.code).toBe(1)
     const error = errorOf(run)
-    expect(error.code).toBe('SAI_DEPLOY_UNREACHABLE')
+    expect(error.code).toBe('SAI_AWS_UNREACHABLE')
     expect(error.message).toContain(url)
     expect(error.hint).toContain('sai emulate')
   })

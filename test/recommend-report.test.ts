@@ -9,7 +9,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {chromium, type Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {money, renderRecommendationSection, share} from '../src/bench/report/recommend-html.js'
+import {renderRecommendationSection} from '../src/bench/report/recommend-html.js'
 import {recommend, type RecommendResult} from '../src/services/recommend.js'
 import {renderRecommendReport} from '../src/services/recommend-report.js'
 import {syntheticBenchResult} from './fixtures-bench.js'
@@ -70,11 +70,6 @@ describe('sai recommend --html in Chromium', () => {
     expect(without).toContain('data-chart="recommend-memory-cost"')
     expect(without).toContain('usable warm measurements at 2048 MB')
     expect(without).toContain('--connections C --duration D')
-  })
-
-  it('formats money and shares', () => {
-    expect([money(12.345), money(1234.5), money(0), money(0.004567), money(0.0000001234)]).toEqual(['$12.35', '$1,234.50', '$0.00', '$0.00457', '$0.000000123'])
-    expect(share(0.0123)).toBe('1.23 %')
   })
 
   it('shows the recommendation with its charts, fetches nothing', async () => {

@@ -30,7 +30,7 @@ It reads the current state first and changes only what differs: --dry-run prints
     'endpoint-url': Flags.string({summary: 'Another Lambda API endpoint, e.g. sai emulate\'s http://127.0.0.1:9001.', helpGroup: 'TARGET'}),
     registry: Flags.string({summary: 'With a local endpoint: the registry (HOST[:PORT]) that stands in for ECR.', helpGroup: 'TARGET'}),
     alias: Flags.string({summary: 'The alias to create or move to the new version.', default: 'live'}),
-    role: Flags.string({summary: 'Execution role ARN (default: role in sai.yaml).'}),
+    role: Flags.string({summary: 'Execution role ARN (default: role in sai.yaml).', exclusive: ['create-role']}),
     'create-role': Flags.boolean({summary: 'Create a minimal execution role (sai-<function>, basic execution only) when none is given.', default: false}),
     'provisioned-concurrency': Flags.integer({summary: 'Provisioned environments on the alias (default: the spec\'s).', min: 0}),
     recommendation: Flags.string({summary: 'A sai recommend --json result to deploy: memory, provisioned concurrency, auto scaling.'}),

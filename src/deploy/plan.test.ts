@@ -88,6 +88,12 @@ describe('planDeploy', () => {
     expect(plan.steps.find((s) => s.step === 'reserved-concurrency')).toMatchObject({action: 'delete', changes: [{from: 5, to: undefined}]})
   })
 
+  it('leaves alone provisioned concurrency that auto scaling moved within its range', () => {
+    const scaling = {targetValue: 0.7, minCapacity: 1, maxCapacity: 4}
+    expect(actions({...current, provisioned: {requested: 3, status: 'READY'}, autoScaling: scaling}, {...desired, provisionedConcurrency: 4, autoScaling: scaling})['provisioned-concurrency']).toBe('none')
+    expect(actions({...current, provisioned: {requested: 6, status: 'READY'}, autoScaling: scaling}, {...desired, provisionedConcurrency: 4, autoScaling: scaling})['provisioned-concurrency']).toBe('update')
+  })
+
   it('compares a zip by CodeSha256, and auto scaling by its setting', () => {
     const zip: DesiredFunction = {...desired, code: {packageType: 'Zip', zipFile: Buffer.from('PK'), digest: 'zzz'}}
     expect(actions({...current, configuration: {...deployed, PackageType: 'Zip', CodeSha256: 'zzz'}, aliasVersion: {...deployed, PackageType: 'Zip', CodeSha256: 'zzz'}}, zip)['update-code']).toBe('none')

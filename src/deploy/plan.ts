@@ -142,12 +142,16 @@ export function planDeploy(desired: DesiredFunction, state: CurrentState): Plan 
   else step('reserved-concurrency', 'update', [{field: 'reservedConcurrentExecutions', from: state.reservedConcurrency, to: desired.reservedConcurrency}], 'set reserved concurrency')
   const pc = state.provisioned
   // Moving the alias re-provisions its environments on the new version, so PC is (re)applied with it.
-  const pcUnchanged = versionCurrent && (pc?.requested ?? 0) === desired.provisionedConcurrency && (pc === undefined || pc.status === 'READY')
+  // With auto scaling, whatever it chose within its range is the desired state: a deploy must not fight it.
+  const scaling = desired.autoScaling
+  const requested = pc?.requested ?? 0
+  const amountUnchanged = requested === desired.provisionedConcurrency || (scaling !== undefined && requested >= scaling.minCapacity && requested <= scaling.maxCapacity)
+  const pcUnchanged = versionCurrent && amountUnchanged && (pc === undefined || pc.status === 'READY')
   if (desired.provisionedConcurrency === 0 && !pc) step('provisioned-concurrency', 'none', [], 'none requested')
   else if (desired.provisionedConcurrency === 0)
     step('provisioned-concurrency', 'delete', [{field: 'provisionedConcurrentExecutions', from: pc!.requested, to: 0}], `remove provisioned concurrency from ${desired.alias}`)
-  else if (pcUnchanged) step('provisioned-concurrency', 'none', [], `${desired.provisionedConcurrency} on ${desired.alias}, READY`)
-  else step('provisioned-concurrency', pc ? 'update' : 'create', [{field: 'provisionedConcurrentExecutions', from: pc?.requested, to: desired.provisionedConcurrency}], `provision ${desired.provisionedConcurrency} environments on ${desired.alias} and wait until READY`)
+  else if (pcUnchanged) step('provisioned-concurrency', 'none', [], `${requested} on ${desired.alias}, READY`)
+  else step('provisioned-concurrency', pc ? 'update' : 'create', [{field: 'provisionedConcurrentExecutions', from: pc?.requested, to: desired.provisionedConcurrency}], `provision ${desired.provisionedConcurrency} environment${desired.provisionedConcurrency === 1 ? '' : 's'} on ${desired.alias} and wait until READY`)
   if (desired.autoScaling && !isDeepStrictEqual(desired.autoScaling, state.autoScaling))
     step('auto-scaling', state.autoScaling ? 'update' : 'create', diff((state.autoScaling ?? {}) as Record<string, unknown>, {...desired.autoScaling}), 'register the alias with Application Auto Scaling and put a target-tracking policy on LambdaProvisionedConcurrencyUtilization')
   else if (desired.autoScaling) step('auto-scaling', 'none', [], 'target tracking already set')

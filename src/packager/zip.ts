@@ -62,17 +62,28 @@ export async function writeZip(entries: readonly LayerEntry[], file: string, sou
   return {file, bytes: statSync(file).size, uncompressedBytes, entries: count}
 }
 
+/** The next entry of a lazily read zip, or undefined at its end; every listener is removed again (no pile-up over many entries). */
+function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
+  return new Promise((resolve, reject) => {
+    const settle = (entry: yauzl.Entry | undefined, error?: Error) => {
+      zip.off('entry', onEntry).off('end', onEnd).off('error', onError)
+      if (error) reject(error)
+      else resolve(entry)
+    }
+    const onEntry = (entry: yauzl.Entry) => settle(entry)
+    const onEnd = () => settle(undefined)
+    const onError = (error: Error) => settle(undefined, error)
+    zip.on('entry', onEntry).on('end', onEnd).on('error', onError)
+    zip.readEntry()
+  })
+}
+
 /** One file of a zip held in memory, read from its central directory (undefined: no such entry); throws if it is not a zip. */
 export async function readZipEntry(bytes: Buffer, name: string): Promise<Buffer | undefined> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(bytes, {lazyEntries: true}, (error, z) => (error ? reject(error) : resolve(z))))
   try {
     for (;;) {
-      const entry = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
-        zip.once('entry', resolve)
-        zip.once('end', () => resolve(undefined))
-        zip.once('error', reject)
-        zip.readEntry()
-      })
+      const entry = await nextEntry(zip)
       if (!entry) return undefined
       if (entry.fileName !== name) continue
       const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s))))
@@ -88,12 +99,7 @@ export async function extractZip(file: string, dir: string): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, {lazyEntries: true}, (error, z) => (error ? reject(error) : resolve(z))))
   try {
     for (;;) {
-      const entry = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
-        zip.once('entry', resolve)
-        zip.once('end', () => resolve(undefined))
-        zip.once('error', reject)
-        zip.readEntry()
-      })
+      const entry = await nextEntry(zip)
       if (!entry) return
       const target = path.resolve(dir, entry.fileName)
       if (!target.startsWith(path.resolve(dir) + path.sep)) throw new Error(`the zip entry ${entry.fileName} would land outside ${dir}`)

@@ -172,7 +172,8 @@ describe('recommendProvisioned', () => {
     expect(rec.schedule).toBeDefined()
     expect(rec.schedule!.byHour).toHaveLength(24)
     expect(Math.max(...rec.schedule!.byHour)).toBeLessThanOrEqual(rec.provisionedConcurrency)
-    expect(rec.schedule!.actions[0]).toMatchObject({schedule: 'cron(0 0 * * ? *)'})
+    expect(rec.schedule!.actions[0]).toMatchObject({schedule: 'cron(0 0 * * ? *)', hour: 0})
+    for (const action of rec.schedule!.actions) expect(action.schedule).toBe(`cron(0 ${action.hour} * * ? *)`)
     expect(rec.schedule!.monthly.provisioned).toBeLessThanOrEqual(rec.monthly.provisioned)
     // No schedule for flat traffic.
     expect(recommendProvisioned(bench, ctx({traffic: parseDailyProfile(JSON.stringify(Array(24).fill(1)), 'flat.json'), maxColdRatePct: 0.01}), 2048).schedule).toBeUndefined()

@@ -6,12 +6,12 @@ import type {BenchResult, Distribution, LoadPhase, RunResult} from '../bench/res
 import {compareQuantile} from '../bench/stats/bootstrap.js'
 import {LatencyHistogram} from '../bench/stats/histogram.js'
 import {SaiError} from '../errors/sai-error.js'
+import {LAMBDA_LIMITS} from '../spec/limits.js'
 import {erlangB, offeredLoad, serversForBlocking} from './erlang.js'
 import {billedGbSeconds, gigabytes, invokeCost, monthlyCost, provisionedGbSeconds, US_EAST_1, type Architecture, type MonthlyCost} from './pricing.js'
 import {measuredDurations, project, projectionCost, SECONDS_PER_MONTH, type CostOptions, type MeasuredDurations, type Projection} from './project.js'
 import type {TrafficProfile} from './traffic.js'
 
-export {SECONDS_PER_MONTH}
 /** Lambda's longest batching window for SQS event sources. */
 export const MAX_BATCHING_WINDOW_SECONDS = 300
 /** Errors that disqualify a configuration: it ran out of memory, or ran past its timeout. */
@@ -107,6 +107,8 @@ export interface ScheduledAction {
   /** Application Auto Scaling scheduled action: name, cron schedule (UTC), and the capacity it sets. */
   name: string
   schedule: string
+  /** The UTC hour of day (0–23) the schedule fires at. */
+  hour: number
   minCapacity: number
   maxCapacity: number
 }
@@ -150,8 +152,6 @@ export interface AlwaysOnComparison {
   breakEvenRps: number
   cheaper: 'serverless' | 'always-on'
 }
-
-export type PricingOptions = CostOptions
 
 const BENCH_SWEEP_HINT = {
   memory: 'run sai bench --memory 512,1024,2048,3008 --json FILE (with a load phase, e.g. --connections 2 --duration 30s) and pass it with --bench FILE',
@@ -203,7 +203,7 @@ export interface DecideContext {
   /** How long Lambda keeps an idle environment: AWS does not publish it. */
   keepAliveSeconds: number
   reservedConcurrency?: number
-  pricing: PricingOptions
+  pricing: CostOptions
   seed?: number
 }
 
@@ -249,14 +249,16 @@ function sizeProvisioned(ctx: DecideContext, durations: MeasuredDurations): Sizi
   }
   const target = ctx.maxColdRatePct / 100
   const load = offeredLoad(ctx.traffic.peakRps, durations.warmMeanMs / 1000)
-  const erlangC = serversForBlocking(load, target)
-  const erlang = {provisionedConcurrency: erlangC, spillRate: erlangB(erlangC, load), offeredLoad: load}
+  // Erlang-B's loss model: the environments that keep the share of requests finding all of them busy under the target.
+  const erlangServers = serversForBlocking(load, target)
+  const erlang = {provisionedConcurrency: erlangServers, spillRate: erlangB(erlangServers, load), offeredLoad: load}
   const coldOk = (p: Projection) => p.coldRate <= target
   const allOk = (p: Projection) => coldOk(p) && p.p99Ms <= ctx.sloP99Ms
   const done = (provisioned: number) => ({provisioned, ...evaluate(provisioned), erlang, evaluate})
   if (allOk(evaluate(0).projection)) return done(0)
-  // Provisioned concurrency cannot exceed reserved concurrency, nor the account's 1,000.
-  const ceiling = Math.min(ctx.reservedConcurrency ?? 1000, 1000)
+  // Provisioned concurrency cannot exceed reserved concurrency, nor the account's concurrency.
+  const {accountConcurrency} = LAMBDA_LIMITS
+  const ceiling = Math.min(ctx.reservedConcurrency ?? accountConcurrency, accountConcurrency)
   const high = Math.min(ceiling, Math.max(1, serversForBlocking(load, Math.min(target, 1e-4))))
   const ok = allOk(evaluate(high).projection) ? allOk : coldOk
   if (!ok(evaluate(high).projection)) return done(high)
@@ -434,7 +436,7 @@ function schedule(ctx: DecideContext, durations: MeasuredDurations, sizing: Sizi
   const actions: ScheduledAction[] = []
   byHour.forEach((c, hour) => {
     if (hour === 0 || c !== byHour[hour - 1])
-      actions.push({name: `sai-${String(hour).padStart(2, '0')}00-utc`, schedule: cron(hour), minCapacity: c, maxCapacity: sizing.provisioned})
+      actions.push({name: `sai-${String(hour).padStart(2, '0')}00-utc`, schedule: cron(hour), hour, minCapacity: c, maxCapacity: sizing.provisioned})
   })
   return {actions, byHour, coldStartRate: evaluated.projection.coldRate, monthly: evaluated.monthly}
 }

@@ -38,6 +38,8 @@ export interface RecommendResult {
     sqs?: {BatchSize: number; MaximumBatchingWindowInSeconds: number}
     autoScaling?: ProvisionedRecommendation['autoScaling']
     schedule?: ScheduledAction[]
+    /** The month's cost with the schedule's capacity instead of the flat provisioned concurrency. */
+    scheduledMonthlyCostUSD?: number
   }
   /** Every other measured memory size, cheapest first, each with the provisioned concurrency it would need. */
   alternatives: Candidate[]

@@ -9,19 +9,20 @@
  * - an idle on-demand environment is reaped `keepAliveMs` after its last invoke; provisioned
  *   environments stay;
  * - reserved concurrency caps the invokes in flight (excess is throttled), otherwise the account's
- *   concurrency does;
- * - new environments are limited to 1,000 per 10 seconds per function, refilled continuously
- *   (REFERENCE.md §Scaling): an invoke that needs one when none is left is throttled.
+ *   concurrency does.
+ * One more rule is Lambda's alone (REFERENCE.md §Scaling), which the emulator's pool does not
+ * enforce, so a replay cannot check it: new environments are limited to 1,000 per 10 seconds per
+ * function, refilled continuously; an invoke that needs one when none is left is throttled.
  * Durations are drawn from what bench measured: warm invokes from the warm distribution, cold ones
  * (init included) from the cold distribution. Time is in ms.
  */
 import type {Distribution} from '../bench/result.js'
 import {mulberry32, type Rng} from '../bench/random.js'
 import {LatencyHistogram} from '../bench/stats/histogram.js'
+import {LAMBDA_LIMITS} from '../spec/limits.js'
 
 /** Lambda's scaling rate: new environments per function per 10 s, refilled continuously. */
-export const SCALING_ENVIRONMENTS_PER_10S = 1000
-export const DEFAULT_ACCOUNT_CONCURRENCY = 1000
+const SCALING_ENVIRONMENTS_PER_10S = 1000
 
 /** Draws a duration in ms. */
 export type Sampler = (rng: Rng) => number
@@ -66,7 +67,7 @@ export interface SimulationInput {
   keepAliveMs: number
   provisionedConcurrency: number
   reservedConcurrency?: number
-  /** Default 1,000. */
+  /** Default: Lambda's default account concurrency. */
   accountConcurrency?: number
   /** Idle on-demand environments at time 0 (e.g. the one bench's preflight invoke leaves behind). */
   initialIdleOnDemand?: number
@@ -155,7 +156,7 @@ class CompletionHeap {
 
 export function simulate(input: SimulationInput): SimulationResult {
   const rng = mulberry32(input.seed)
-  const accountConcurrency = input.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY
+  const accountConcurrency = input.accountConcurrency ?? LAMBDA_LIMITS.accountConcurrency
   const concurrencyCap = input.reservedConcurrency ?? accountConcurrency
   const tokensPerMs = SCALING_ENVIRONMENTS_PER_10S / 10_000
   const latency = input.recordLatency === false ? undefined : new LatencyHistogram()
@@ -183,7 +184,8 @@ export function simulate(input: SimulationInput): SimulationResult {
     onDemandAliveAtEnd: 0,
   }
   const reapBefore = (now: number) => {
-    // Strictly older than keep-alive: the emulator's timer fires keepAliveMs after release.
+    // Gone once keep-alive has fully passed: the emulator's timer fires keepAliveMs after release,
+    // so an arrival at exactly release + keepAliveMs finds the environment reaped.
     while (idleHead < idleSince.length && now - idleSince[idleHead]! >= input.keepAliveMs) {
       idleHead++
       onDemandAlive--

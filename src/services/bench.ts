@@ -24,7 +24,7 @@ import {invokeCost, US_EAST_1} from '../recommend/pricing.js'
 import type {Budget} from '../spec/budgets.js'
 import {lambdaCpuShare} from '../spec/limits.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
-import {isLocalEndpoint} from './deploy.js'
+import {isLocalEndpoint, LOCAL_CREDENTIALS} from '../aws/endpoint.js'
 import {readPayload} from './invoke.js'
 import {startEmulation, unpackImages, type BackendName} from './emulate.js'
 
@@ -431,7 +431,6 @@ async function preflight(driver: Driver, plan: RunPlan, options: BenchOptions): 
 
 // --- bench --target: a deployed function, through the Lambda API ---
 
-const LOCAL_CREDENTIALS = {accessKeyId: 'sai-local', secretAccessKey: 'sai-local'}
 
 /** The requests for a target: --payload, else {} (a target has no events/ directory next to it). */
 function targetRequests(payload: string | undefined): {source: string; bodies: unknown[]} {

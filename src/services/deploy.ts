@@ -31,7 +31,8 @@ import {
 } from '@aws-sdk/client-lambda'
 import {BENCH_SCHEMA, type BenchResult} from '../bench/result.js'
 import {planDeploy, type AutoScalingSetting, type CurrentState, type DesiredFunction, type Plan, type PlanStep, type StepName} from '../deploy/plan.js'
-import {awsCallError} from '../errors/aws.js'
+import {isLocalEndpoint, lambdaEndpointUrl, LOCAL_CREDENTIALS, resolveRegion} from '../aws/endpoint.js'
+import {awsCallError} from '../aws/errors.js'
 import {SaiError} from '../errors/sai-error.js'
 import type {RecommendResult} from '../recommend/result.js'
 import {loadSpec, type FunctionSpec} from '../spec/load.js'
@@ -84,15 +85,6 @@ export interface DeployResult {
 
 const LOCAL_ROLE = 'arn:aws:iam::000000000000:role/sai-local'
 
-export function isLocalEndpoint(endpoint: string | undefined): boolean {
-  if (!endpoint) return false
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(new URL(endpoint).hostname)
-  } catch {
-    throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `--endpoint-url ${endpoint} is not a URL`, {hint: 'e.g. --endpoint-url http://127.0.0.1:9001 (what sai emulate prints)'})
-  }
-}
-
 /** --require-bench: a bench that broke its budgets stops the deploy (exit 3), so CI can chain bench → deploy. */
 function checkBench(file: string, spec: FunctionSpec): void {
   let result: BenchResult
@@ -114,6 +106,8 @@ function checkBench(file: string, spec: FunctionSpec): void {
     })
   }
 }
+
+type Recommendation = NonNullable<RecommendResult['recommendation']>
 
 function readRecommendation(file: string): RecommendResult {
   try {
@@ -189,74 +183,92 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const client = new LambdaClient({
     region: options.region ?? (local ? 'us-east-1' : undefined),
     endpoint: options.endpointUrl,
-    // The emulator does not check signatures: never reach for real credentials to talk to it.
-    credentials: local ? {accessKeyId: 'sai-local', secretAccessKey: 'sai-local'} : undefined,
+    credentials: local ? LOCAL_CREDENTIALS : undefined,
     // Throttling (429) and 5xx are retried with backoff; validation errors are not.
     maxAttempts: 6,
   })
-  const region = await client.config.region()
-  const endpoint = options.endpointUrl ?? `https://lambda.${region}.amazonaws.com`
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-'))
-  const notes: string[] = []
   try {
-    progress(`reading ${spec.name} from ${endpoint}`)
-    const state = await readState(client, spec.name, options.alias).catch((error) => {
+    const region = await resolveRegion(client, 'sai deploy')
+    const endpoint = lambdaEndpointUrl(options.endpointUrl, region)
+    // Any AWS call below that fails for a reason the user can fix (credentials, network, a refusal) says so.
+    return await deployTo(client, {spec, options, recommendation, local, region, endpoint, tmp, progress}).catch((error) => {
       throw awsCallError(error, {endpoint, local})
     })
-    const repository = local ? `${options.registry}/${spec.name}` : options.format === 'image' ? await ensureEcrRepository(spec.name, region, {dryRun: options.dryRun, progress}) : undefined
-    const built = await buildCode(spec, options, repository, tmp)
-    const role = options.role ?? spec.role ?? (local ? LOCAL_ROLE : options.createRole ? await ensureRole(spec.name, region, {dryRun: options.dryRun, progress}) : state.configuration?.Role)
-    if (!role)
-      throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `${spec.name} has no execution role`, {hint: 'add role: arn:aws:iam::<account>:role/<name> to sai.yaml, pass --role ARN, or let sai create a minimal one with --create-role'})
-    const autoScaling: AutoScalingSetting | undefined = recommendation?.autoScaling && {
-      targetValue: recommendation.autoScaling.targetValue,
-      minCapacity: recommendation.autoScaling.minCapacity,
-      maxCapacity: recommendation.autoScaling.maxCapacity,
-    }
-    const desired: DesiredFunction = {
-      functionName: spec.name,
-      code: built.code,
-      configuration: {
-        role,
-        memorySize: recommendation?.memoryMB ?? spec.memory,
-        timeout: spec.timeout,
-        ephemeralStorage: spec.ephemeralStorage,
-        architecture: spec.architecture,
-        environment: spec.environment,
-        description: `${spec.name}, deployed by sai`,
-        runtime: 'runtime' in built ? built.runtime : undefined,
-        handler: 'handler' in built ? built.handler : undefined,
-      },
-      alias: options.alias,
-      provisionedConcurrency: options.provisionedConcurrency ?? recommendation?.provisionedConcurrency ?? spec.provisionedConcurrency,
-      reservedConcurrency: spec.reservedConcurrency,
-      // Application Auto Scaling has no local stand-in: only AWS gets the policy.
-      autoScaling: local ? undefined : autoScaling,
-    }
-    if (local && autoScaling) notes.push('auto scaling: not applied to a local endpoint (Application Auto Scaling is AWS-only)')
-    if (!local && desired.autoScaling) state.autoScaling = await autoScalingState(spec.name, options.alias, region)
-    const plan = planDeploy(desired, state)
-    const result: DeployResult = {
-      functionName: spec.name,
-      target: {endpoint, region, local},
-      packageType: built.code.packageType,
-      code: {digest: built.code.digest, imageUri: built.code.imageUri, bytes: built.bytes},
-      plan,
-      dryRun: options.dryRun ?? false,
-      noOp: plan.noOp,
-      steps: plan.steps.map((s) => ({step: s.step, status: s.action === 'none' ? 'unchanged' : options.dryRun ? 'skipped' : 'not attempted', detail: s.detail})),
-      version: state.alias?.functionVersion,
-      notes,
-    }
-    if (options.dryRun || plan.noOp) return result
-    await applyPlan(client, desired, plan, result, options, region).catch((error) => {
-      throw awsCallError(error, {endpoint, local})
-    })
-    return result
   } finally {
     client.destroy()
     rmSync(tmp, {recursive: true, force: true})
   }
+}
+
+interface DeployContext {
+  spec: FunctionSpec
+  options: DeployOptions
+  recommendation: Recommendation | undefined
+  local: boolean
+  region: string
+  endpoint: string
+  tmp: string
+  progress(message: string): void
+}
+
+async function deployTo(client: LambdaClient, ctx: DeployContext): Promise<DeployResult> {
+  const {spec, options, recommendation, local, region, endpoint, tmp, progress} = ctx
+  const notes: string[] = []
+  progress(`reading ${spec.name} from ${endpoint}`)
+  const state = await readState(client, spec.name, options.alias)
+  const repository = local ? `${options.registry}/${spec.name}` : options.format === 'image' ? await ensureEcrRepository(spec.name, region, {dryRun: options.dryRun, progress}) : undefined
+  const built = await buildCode(spec, options, repository, tmp)
+  const role = options.role ?? spec.role ?? (local ? LOCAL_ROLE : options.createRole ? await ensureRole(spec.name, region, {dryRun: options.dryRun, progress}) : state.configuration?.Role)
+  if (!role)
+    throw new SaiError('SAI_DEPLOY_OPTIONS_INVALID', `${spec.name} has no execution role`, {hint: 'add role: arn:aws:iam::<account>:role/<name> to sai.yaml, pass --role ARN, or let sai create a minimal one with --create-role'})
+  const autoScaling: AutoScalingSetting | undefined = recommendation?.autoScaling && {
+    targetValue: recommendation.autoScaling.targetValue,
+    minCapacity: recommendation.autoScaling.minCapacity,
+    maxCapacity: recommendation.autoScaling.maxCapacity,
+  }
+  const desired: DesiredFunction = {
+    functionName: spec.name,
+    code: built.code,
+    configuration: {
+      role,
+      memorySize: recommendation?.memoryMB ?? spec.memory,
+      timeout: spec.timeout,
+      ephemeralStorage: spec.ephemeralStorage,
+      architecture: spec.architecture,
+      environment: spec.environment,
+      description: `${spec.name}, deployed by sai`,
+      runtime: 'runtime' in built ? built.runtime : undefined,
+      handler: 'handler' in built ? built.handler : undefined,
+    },
+    alias: options.alias,
+    provisionedConcurrency: options.provisionedConcurrency ?? recommendation?.provisionedConcurrency ?? spec.provisionedConcurrency,
+    reservedConcurrency: spec.reservedConcurrency,
+    // Application Auto Scaling has no local stand-in: only AWS gets the policy.
+    autoScaling: local ? undefined : autoScaling,
+  }
+  if (local && autoScaling) notes.push('auto scaling: not applied to a local endpoint (Application Auto Scaling is AWS-only)')
+  if (recommendation && !recommendation.meetsSlo)
+    notes.push(`WARNING: ${options.recommendationPath} is the closest configuration, and it misses its objectives (p99 ${recommendation.p99Ms.toFixed(1)} ms, ${(100 * recommendation.coldStartRate).toFixed(2)}% cold starts)`)
+  if (autoScaling && options.provisionedConcurrency !== undefined && options.provisionedConcurrency > autoScaling.maxCapacity)
+    notes.push(`--provisioned-concurrency ${options.provisionedConcurrency} is above the recommendation's auto-scaling maximum (${autoScaling.maxCapacity}): auto scaling will bring it down`)
+  if (!local && desired.autoScaling) state.autoScaling = await autoScalingState(spec.name, options.alias, region)
+  const plan = planDeploy(desired, state)
+  const result: DeployResult = {
+    functionName: spec.name,
+    target: {endpoint, region, local},
+    packageType: built.code.packageType,
+    code: {digest: built.code.digest, imageUri: built.code.imageUri, bytes: built.bytes},
+    plan,
+    dryRun: options.dryRun ?? false,
+    noOp: plan.noOp,
+    steps: plan.steps.map((s) => ({step: s.step, status: s.action === 'none' ? 'unchanged' : options.dryRun ? 'skipped' : 'not attempted', detail: s.detail})),
+    version: state.alias?.functionVersion,
+    notes,
+  }
+  if (options.dryRun || plan.noOp) return result
+  await applyPlan(client, desired, plan, result, options, region)
+  return result
 }
 
 async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: Plan, result: DeployResult, options: DeployOptions, region: string): Promise<void> {
@@ -319,7 +331,7 @@ async function applyPlan(client: LambdaClient, desired: DesiredFunction, plan: P
         await client.send(new DeleteProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: desired.alias}))
         return `none on ${desired.alias}`
       }
-      progress(`provisioning ${desired.provisionedConcurrency} environments on ${desired.alias}`)
+      progress(`provisioning ${desired.provisionedConcurrency} environment${desired.provisionedConcurrency === 1 ? '' : 's'} on ${desired.alias}`)
       await client.send(new PutProvisionedConcurrencyConfigCommand({FunctionName: name, Qualifier: desired.alias, ProvisionedConcurrentExecutions: desired.provisionedConcurrency}))
       result.provisioned = await waitForProvisioned(client, name, desired.alias, options.waitTimeoutSeconds)
       return `${desired.provisionedConcurrency} READY on ${desired.alias}`

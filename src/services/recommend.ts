@@ -157,8 +157,9 @@ export async function recommend(options: RecommendOptions): Promise<RecommendRes
   const recommendation: RecommendResult['recommendation'] = chosen && {
     ...candidate(chosen),
     batchSize: batch?.recommended ?? 1,
-    // A schedule lowers provisioned concurrency off-peak: the month costs what the schedule projects.
-    monthlyCostUSD: schedule ? Math.min(schedule.monthly.total, chosen.monthly.total) : chosen.monthly.total,
+    // The flat plan (what sai deploy applies); a schedule's cost is beside it.
+    monthlyCostUSD: chosen.monthly.total,
+    scheduledMonthlyCostUSD: schedule?.monthly.total,
     sqs: batch?.sqs,
     autoScaling: provisionedForChosen?.autoScaling,
     schedule: schedule?.actions,

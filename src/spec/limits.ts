@@ -19,6 +19,19 @@ export const LAMBDA_LIMITS = {
   mbPerVcpu: 1769,
 } as const
 
+/** An execution role's ARN as Lambda's API validates it (CreateFunction's Role), unanchored as its error messages quote it. */
+export const ROLE_ARN_PATTERN = 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+'
+export const ROLE_ARN = new RegExp(`^${ROLE_ARN_PATTERN}$`)
+
+/**
+ * The size Lambda holds against `LAMBDA_LIMITS.environmentBytes`: the variables as compact JSON, in
+ * UTF-8 bytes. Its error quotes that string ("exceeded the 4KB limit. String measured: {...}"), so the
+ * quotes, colons and commas count along with the names and values.
+ */
+export function environmentBytes(variables: Record<string, string>): number {
+  return Buffer.byteLength(JSON.stringify(variables))
+}
+
 export const LAMBDA_NODE_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'] as const
 export const ARCHITECTURES = ['x86_64', 'arm64'] as const
 

@@ -102,10 +102,18 @@ describe('parseSpec', () => {
     expect(specError(() => parseSpec({...base, environment: {AWS_REGION: 'x'}}, FILE)).message).toContain('reserved by Lambda')
   })
 
-  it('rejects an environment larger than 4 KB', () => {
-    expect(parseSpec({...base, environment: {A: 'x'.repeat(4095)}}, FILE).environment.A).toHaveLength(4095)
-    const message = invalid({...base, environment: {A: 'x'.repeat(4096)}}, 'environment', '{"A":"xxx')
+  it('rejects an environment larger than 4 KB, measured as Lambda does: as JSON', () => {
+    // {"A":"…"} is the value and 8 bytes more.
+    expect(parseSpec({...base, environment: {A: 'x'.repeat(4088)}}, FILE).environment.A).toHaveLength(4088)
+    const message = invalid({...base, environment: {A: 'x'.repeat(4089)}}, 'environment', '{"A":"xxx')
+    expect(message).toContain('found 4097 bytes')
     expect(message).not.toContain('expected larger than 4 KB')
+  })
+
+  it('takes the role ARNs Lambda takes', () => {
+    for (const role of ['arn:aws:iam::123456789012:role/sai', 'arn:aws-cn:iam::123456789012:role/service-role/sai-x'])
+      expect(parseSpec({...base, role}, FILE).role).toBe(role)
+    invalid({...base, role: 'arn:aws:iam::1234:role/sai'}, 'role', '"arn:aws:iam::1234:role/sai"')
   })
 
   it('rejects an environment value that is not a scalar', () => {

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {BudgetSyntaxError, parseBudget, type Budget} from './budgets.js'
-import {ARCHITECTURES, LAMBDA_LIMITS, LAMBDA_NODE_RUNTIMES} from './limits.js'
+import {ARCHITECTURES, environmentBytes, LAMBDA_LIMITS, LAMBDA_NODE_RUNTIMES, ROLE_ARN} from './limits.js'
 
 const {memoryMb, timeoutSeconds, ephemeralStorageMb, functionName} = LAMBDA_LIMITS
 
@@ -27,7 +27,7 @@ export const FIELD_EXPECTATIONS: Record<string, string> = {
   ephemeralStorage: `an integer from ${ephemeralStorageMb.min} to ${ephemeralStorageMb.max} (MB)`,
   architecture: `one of ${ARCHITECTURES.join(', ')}`,
   runtime: `one of ${LAMBDA_NODE_RUNTIMES.join(', ')}`,
-  environment: `a map of variable names ([a-zA-Z][a-zA-Z0-9_]*) to string values, ${LAMBDA_LIMITS.environmentBytes} bytes at most in all, none of Lambda's reserved names`,
+  environment: `a map of variable names ([a-zA-Z][a-zA-Z0-9_]*) to string values, at most ${LAMBDA_LIMITS.environmentBytes} bytes in all written as JSON (as Lambda measures them), none of Lambda's reserved names`,
   role: 'an IAM role ARN, arn:aws:iam::<account>:role/<name> (the execution role sai deploy gives the function)',
   reservedConcurrency: 'an integer ≥ 0 (0 throttles every invoke)',
   provisionedConcurrency: 'an integer ≥ 0, not above reservedConcurrency',
@@ -52,18 +52,17 @@ export const functionSpecSchema = z
     environment: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
       .superRefine((env, ctx) => {
-        let bytes = 0
-        for (const [key, value] of Object.entries(env)) {
-          bytes += Buffer.byteLength(key) + Buffer.byteLength(value)
+        for (const key of Object.keys(env)) {
           if (!envName.test(key)) ctx.addIssue({code: 'custom', path: [key], message: `expected a variable name ([a-zA-Z][a-zA-Z0-9_]*), not "${key}"`})
           else if (RESERVED_ENV_KEYS.has(key)) ctx.addIssue({code: 'custom', path: [key], message: `expected a name not reserved by Lambda ("${key}" is set by Lambda itself)`})
         }
+        const bytes = environmentBytes(env)
         if (bytes > LAMBDA_LIMITS.environmentBytes) {
-          ctx.addIssue({code: 'custom', message: `expected at most ${LAMBDA_LIMITS.environmentBytes} bytes of names and values in all (Lambda's 4 KB), found ${bytes} bytes in`})
+          ctx.addIssue({code: 'custom', message: `expected at most ${LAMBDA_LIMITS.environmentBytes} bytes written as JSON (Lambda's 4 KB), found ${bytes} bytes in`})
         }
       })
       .default({}),
-    role: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/).optional(),
+    role: z.string().regex(ROLE_ARN).optional(),
     reservedConcurrency: z.int().min(0).optional(),
     provisionedConcurrency: z.int().min(0).default(0),
     batch: z.int().min(1).optional(),

@@ -1,13 +1,9 @@
 /** What `sai recommend` shows on the terminal (stderr): the recommended settings first, then the ranked alternatives. */
+import {ms, msRange, rate, rps, share, usd} from '../bench/report/format.js'
 import type {Cell, Table} from '../bench/report/tables.js'
 import type {RecommendResult} from '../recommend/result.js'
 import {formatTables} from './bench-output.js'
 
-const ms = (value: number | undefined): string => (value === undefined ? '—' : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`)
-export const usd = (value: number): string => (value === 0 ? '$0' : value < 0.01 ? `$${value.toPrecision(3)}` : `$${value.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2})}`)
-/** A share (0–1) as a percentage. */
-export const share = (value: number): string => (value > 0 && value < 0.0001 ? `${(100 * value).toExponential(1)}%` : `${(100 * value).toFixed(2)}%`)
-const rps = (value: number): string => `${value.toLocaleString('en-US', {maximumSignificantDigits: 4})} req/s`
 const RISK_TONE = {low: 'good', medium: 'warn', high: 'bad'} as const
 
 function headline(result: RecommendResult): Table {
@@ -22,11 +18,11 @@ function headline(result: RecommendResult): Table {
     ['provisioned concurrency', r.provisionedConcurrency === 0 ? '0 (keep-alive alone meets the cold-start target)' : String(r.provisionedConcurrency)],
   ]
   if (r.autoScaling) rows.push(['  auto scaling (target tracking)', `${r.autoScaling.metric} ${r.autoScaling.targetValue}, min ${r.autoScaling.minCapacity}, max ${r.autoScaling.maxCapacity}`])
-  if (r.schedule) rows.push(['  schedule (UTC)', r.schedule.map((a) => `${a.schedule.replace(/^cron\(0 (\d+) .*$/, '$1:00')} → ${a.minCapacity}`).join(', ')])
+  if (r.schedule) rows.push(['  schedule (UTC)', r.schedule.map((a) => `${String(a.hour).padStart(2, '0')}:00 → ${a.minCapacity}`).join(', ')])
   rows.push(
     ['cold-start share', share(r.coldStartRate)],
     ['p99, end to end', r.p99Ms <= o.sloP99Ms ? ms(r.p99Ms) : {text: `${ms(r.p99Ms)} (SLO ${o.sloP99Ms} ms)`, tone: 'bad'}],
-    ['monthly cost', usd(r.monthlyCostUSD)],
+    ['monthly cost', r.scheduledMonthlyCostUSD === undefined ? usd(r.monthlyCostUSD) : `${usd(r.monthlyCostUSD)} (${usd(r.scheduledMonthlyCostUSD)} with the schedule)`],
   )
   if (p && p.provisionedConcurrency > 0)
     rows.push(['  without provisioned concurrency', `${usd(p.onDemand.monthly.total)}/month, ${share(p.onDemand.coldStartRate)} cold, p99 ${ms(p.onDemand.p99Ms)}`])
@@ -44,8 +40,8 @@ export function recommendTables(result: RecommendResult): Table[] {
   const rows: Cell[][] = memory.options.map((o) => [
     o.memoryMb === memory.recommended ? {text: `${o.memoryMb} MB ★`, tone: 'good'} : `${o.memoryMb} MB`,
     o.meetsSlo ? ms(o.p99Ms) : {text: ms(o.p99Ms), tone: 'bad'},
-    `${ms(o.warmP99)} [${ms(o.warmP99Ci[0])}, ${ms(o.warmP99Ci[1])}]`,
-    `${ms(o.projectedDurationMs.lower)}–${ms(o.projectedDurationMs.upper)}`,
+    `${ms(o.warmP99)} [${msRange(o.warmP99Ci[0], o.warmP99Ci[1])}]`,
+    msRange(o.projectedDurationMs.lower, o.projectedDurationMs.upper),
     o.meetsColdTarget ? share(o.coldStartRate) : {text: share(o.coldStartRate), tone: 'bad'},
     String(o.provisionedConcurrency),
     usd(o.perThousand),
@@ -74,7 +70,7 @@ export function recommendTables(result: RecommendResult): Table[] {
       o.batchSize === b.recommended ? {text: `${o.batchSize} ★`, tone: 'good'} : String(o.batchSize),
       ms(o.warmP99),
       o.meetsSlo ? {text: 'yes', tone: 'good'} : {text: 'no', tone: 'bad'},
-      o.itemsPerSecond === undefined ? '—' : o.itemsPerSecond.toFixed(1),
+      rate(o.itemsPerSecond),
       usd(o.perThousandItems),
       Math.round(o.itemsPerDollar).toLocaleString('en-US'),
     ])

@@ -79,7 +79,7 @@ describe('targetError', () => {
 
   it('maps missing credentials and unreachable endpoints; leaves bugs alone', () => {
     expect((targetError(Object.assign(new Error('Could not load credentials from any providers'), {name: 'CredentialsProviderError'}), target) as SaiError).code).toBe('SAI_AWS_CREDENTIALS_MISSING')
-    expect((targetError(Object.assign(new Error('connect'), {code: 'ECONNREFUSED'}), target) as SaiError).code).toBe('SAI_DEPLOY_UNREACHABLE')
+    expect((targetError(Object.assign(new Error('connect'), {code: 'ECONNREFUSED'}), target) as SaiError).code).toBe('SAI_AWS_UNREACHABLE')
     const bug = new TypeError('x is undefined')
     expect(targetError(bug, target)).toBe(bug)
   })

@@ -23,7 +23,8 @@ import {
 } from '@aws-sdk/client-lambda'
 import type {InvokeStatus} from '../../emulator/events.js'
 import {parseReportLine, type ReportFields} from '../../emulator/report.js'
-import {awsCallError, type SdkError} from '../../errors/aws.js'
+import {lambdaEndpointUrl, resolveRegion} from '../../aws/endpoint.js'
+import {awsCallError, type SdkError} from '../../aws/errors.js'
 import {SaiError} from '../../errors/sai-error.js'
 import type {Environments} from '../cold/phases.js'
 import type {InvokeRecord, InvokeRecords} from '../collect.js'
@@ -133,14 +134,11 @@ export class LambdaTarget implements PhaseInvoker, InvokeRecords, Environments, 
     const common = {region: options.region, endpoint: options.endpointUrl, credentials: options.credentials}
     // Configuration calls are retried (throttling, 5xx); invokes never are: a 429 is a measurement.
     const control = new LambdaClient({...common, maxAttempts: 3})
-    let region: string
-    try {
-      region = await control.config.region()
-    } catch {
+    const region = await resolveRegion(control, `--target lambda:${options.functionName}`).catch((error) => {
       control.destroy()
-      throw new SaiError('SAI_BENCH_OPTIONS_INVALID', `no AWS region for --target lambda:${options.functionName}`, {hint: 'pass --region, or set AWS_REGION (or a region in ~/.aws/config)'})
-    }
-    const endpoint = options.endpointUrl ?? `https://lambda.${region}.amazonaws.com`
+      throw error
+    })
+    const endpoint = lambdaEndpointUrl(options.endpointUrl, region)
     const target: RemoteTarget = {kind: 'lambda', functionName: options.functionName, qualifier: options.qualifier, endpoint, region, local}
     let configuration: FunctionConfiguration | undefined
     try {
@@ -311,21 +309,17 @@ export class LambdaTarget implements PhaseInvoker, InvokeRecords, Environments, 
 /** SDK failures the user can fix, as SaiErrors naming the function and the endpoint; anything else passes through. */
 export function targetError(error: unknown, target: RemoteTarget): unknown {
   const where = target.local ? target.endpoint : `${target.endpoint} (region ${target.region})`
-  const mapped = awsCallError(error, {...target, where})
-  if (mapped !== error || error instanceof SaiError) return mapped
-  const e = error as SdkError
   const qualified = `${target.functionName}${target.qualifier ? `:${target.qualifier}` : ''}`
-  if (e?.name === 'ResourceNotFoundException')
+  if ((error as SdkError)?.name === 'ResourceNotFoundException')
     return new SaiError('SAI_TARGET_NOT_FOUND', `the function ${qualified} does not exist at ${where}`, {
       hint: `deploy it first (sai deploy${target.local ? ` --endpoint-url ${target.endpoint}` : ` --region ${target.region}`}), or check the function name${target.qualifier ? ', the qualifier' : ''} and the region`,
       cause: error,
     })
-  if (e?.$metadata?.httpStatusCode)
-    return new SaiError('SAI_AWS_ERROR', `the Lambda API at ${where} refused a call for ${qualified}: ${e.name}: ${e.message}`, {
-      hint: /AccessDenied|Unrecognized|Signature|Token/.test(e.name)
-        ? 'bench --target needs lambda:GetFunctionConfiguration, lambda:InvokeFunction and, for cold starts or a memory sweep, lambda:UpdateFunctionConfiguration and lambda:GetFunction'
-        : 'see the message; sai deploy --dry-run shows the function as the API sees it',
-      cause: error,
-    })
-  return error
+  return awsCallError(error, {
+    ...target,
+    where,
+    refusedHint: /AccessDenied|Unrecognized|Signature|Token/.test((error as SdkError)?.name ?? '')
+      ? 'bench --target needs lambda:GetFunctionConfiguration, lambda:InvokeFunction and, for cold starts or a memory sweep, lambda:UpdateFunctionConfiguration and lambda:GetFunction'
+      : 'see the message; sai deploy --dry-run shows the function as the API sees it',
+  })
 }

@@ -5,6 +5,7 @@
  */
 import {decodeFromCompressedBase64, type Histogram} from 'hdr-histogram-js'
 import type {BenchResult, ColdStartSample, CpuShare, Distribution, ErrorCounts, LoadPhase, Phase, RunResult} from '../result.js'
+import {fixed, ms, msNumber, rate, rps, share, usd} from './format.js'
 import {escapeXml, formatTick, lineChart, stackedBarChart, type Point, type Series} from './svg.js'
 
 /** Markup that is already safe; everything else interpolated into `html` is escaped. */
@@ -20,14 +21,8 @@ export function html(strings: TemplateStringsArray, ...values: Piece[]): Markup 
   return raw(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]!) : ''), ''))
 }
 
-export const fixed = (value: number, digits: number) => value.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits})
-/** Milliseconds with the precision a latency deserves at its size. */
-export const msNumber = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : fixed(v, v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0))
-export const ms = (v: number | undefined) => (v === undefined ? '—' : `${msNumber(v)} ms`)
-const usd = (v: number | undefined) => (v === undefined ? '—' : `$${v >= 0.01 ? fixed(v, 4) : v.toPrecision(3).includes('e') ? v.toFixed(8) : v.toPrecision(3)}`)
-const rate = (v: number | undefined) => (v === undefined ? '—' : fixed(v, v < 10 ? 2 : v < 100 ? 1 : 0))
 export const usdTick = (v: number) => `$${formatTick(v)}`
-const percent = (part: number, whole: number) => (whole > 0 ? `${fixed((part / whole) * 100, part / whole < 0.01 ? 2 : 1)} %` : '—')
+const percent = (part: number, whole: number) => (whole > 0 ? share(part / whole) : '—')
 const duration = (seconds: number) =>
   !Number.isFinite(seconds) ? '' : seconds < 120 ? `${fixed(seconds, 1)} s` : seconds < 7200 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${fixed(seconds / 3600, 1)} h`
 const slug = (id: string) => `run-${id.replace(/[^a-zA-Z0-9]+/g, '-')}`
@@ -175,7 +170,7 @@ function sendAccuracyBlock(run: RunResult): Markup | undefined {
       const sends = p.sends!
       const intended = p.invokes + sends.dropped
       return [
-        p.rate ? `${rate(p.rate.target)} req/s${p.rate.ramp ? ' (ramp)' : ''}` : '—',
+        p.rate ? `${rps(p.rate.target)}${p.rate.ramp ? ' (ramp)' : ''}` : '—',
         p.rate ? p.rate.arrival + (p.rate.trace ? ` ${p.rate.trace}` : '') : '—',
         p.invokes,
         html`${sends.late} <span class="ci">${percent(sends.late, intended)}</span>`,
@@ -197,7 +192,7 @@ function phaseLabel(phase: Phase): string {
     case 'idle-gaps':
       return `idle gaps (${phase.probes.length})`
     default:
-      return phase.kind === 'closed' ? `closed, ${phase.connections} connections` : `open, ${phase.rate ? `${rate(phase.rate.target)} req/s` : 'trace'}`
+      return phase.kind === 'closed' ? `closed, ${phase.connections} connections` : `open, ${phase.rate ? rps(phase.rate.target) : 'trace'}`
   }
 }
 
@@ -320,7 +315,7 @@ function batchSweep(result: BenchResult): Markup | undefined {
 
 function gates(result: BenchResult): Markup | undefined {
   if (result.budgets.length === 0 && !result.baseline) return undefined
-  const value = (v: number | undefined, unit: string) => (v === undefined ? '—' : unit === 'ms' ? ms(v) : `${rate(v)} ${unit}`)
+  const value = (v: number | undefined, unit: string) => (v === undefined ? '—' : unit === 'ms' ? ms(v) : `${rate(v)}${unit === '%' ? '' : ' '}${unit}`)
   const budgets = result.budgets.length
     ? html`<h3>Budgets</h3>${table(
         ['metric', 'limit', 'actual', 'result', 'from'],
@@ -335,7 +330,7 @@ function gates(result: BenchResult): Markup | undefined {
     : ''
   const baseline = result.baseline
   const comparison = baseline
-    ? html`<h3>Compared with baseline</h3><p class="note"><code>${baseline.file}</code> · ${baseline.method} · fails on a significant regression of more than ${fixed(baseline.threshold * 100, 0)} %</p>${table(
+    ? html`<h3>Compared with baseline</h3><p class="note"><code>${baseline.file}</code> · ${baseline.method} · fails on a significant regression of more than ${fixed(baseline.threshold * 100, 0)}%</p>${table(
         ['metric', 'baseline', 'now', 'ratio', '95% CI', 'verdict'],
         baseline.checks.map((c) => [
           html`<code>${c.metric}</code>`,

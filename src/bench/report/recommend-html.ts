@@ -5,14 +5,9 @@
  */
 import type {MemoryOption, Risk} from '../../recommend/decide.js'
 import type {Candidate, RecommendResult} from '../../recommend/result.js'
-import {figure, fixed, html, ms, table, usdTick, type Markup, type Piece} from './html.js'
+import {fixed, ms, rate, rps, share, usd} from './format.js'
+import {figure, html, table, usdTick, type Markup, type Piece} from './html.js'
 import {lineChart, type Point, type Series} from './svg.js'
-
-/** Dollars to the cent; below a cent, three significant digits (never an exponent). */
-export const money = (v: number | undefined): string =>
-  v === undefined || !Number.isFinite(v) ? '—' : v === 0 || Math.abs(v) >= 0.01 ? `$${fixed(v, 2)}` : `$${v.toLocaleString('en-US', {minimumSignificantDigits: 3, maximumSignificantDigits: 3})}`
-/** A share (0–1) as a percentage with two decimals. */
-export const share = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : `${fixed(100 * v, 2)} %`)
 
 const COLORS = {cost: '#059669', chosen: '#dc2626', p99: '#7c3aed', warm: '#2563eb', limit: '#6b7280', erlang: '#d97706', cold: '#2563eb'} as const
 
@@ -35,7 +30,7 @@ function headline(result: RecommendResult): Markup {
   const batch = result.batch
   const scaling = r.autoScaling
   const closest = !r.meetsSlo
-    ? html`<div class="banner" role="alert"><strong>No configuration meets the SLO</strong> (p99 ≤ ${o.sloP99Ms} ms with at most ${fixed(o.maxColdRatePct, 2)} % cold starts) — closest: ${r.memoryMB} MB with ${r.provisionedConcurrency} provisioned, p99 ${ms(r.p99Ms)}, ${share(r.coldStartRate)} cold, ${money(r.monthlyCostUSD)}/month.</div>`
+    ? html`<div class="banner" role="alert"><strong>No configuration meets the SLO</strong> (p99 ≤ ${o.sloP99Ms} ms with at most ${o.maxColdRatePct}% cold starts) — closest: ${r.memoryMB} MB with ${r.provisionedConcurrency} provisioned, p99 ${ms(r.p99Ms)}, ${share(r.coldStartRate)} cold, ${usd(r.monthlyCostUSD)}/month.</div>`
     : ''
   const rows: Piece[][] = [
     ['memory', html`<strong>${r.memoryMB} MB</strong>${chosen?.equivalentTo?.length ? html` <span class="note">warm p99 within noise of ${chosen.equivalentTo.map((m) => `${m} MB`).join(', ')}</span>` : ''}`],
@@ -57,10 +52,10 @@ function headline(result: RecommendResult): Markup {
     ],
     [
       'projected monthly cost',
-      html`<strong>${money(r.monthlyCostUSD)}</strong>${chosen ? html` <span class="note">${money(chosen.perThousand)} per 1,000 requests${r.schedule?.length ? ', with the schedule' : ''}</span>` : ''}`,
+      html`<strong>${usd(r.monthlyCostUSD)}</strong>${chosen ? html` <span class="note">${usd(chosen.perThousand)} per 1,000 requests${r.schedule?.length ? ', with the schedule' : ''}</span>` : ''}`,
     ],
-    ['cold-start share', html`${share(r.coldStartRate)} <span class="note">target ≤ ${fixed(o.maxColdRatePct, 2)} %</span> ${verdict(r.coldStartRate <= o.maxColdRatePct / 100)}`],
-    ['p99 (projected, cold starts included)', html`${ms(r.p99Ms)} <span class="note">SLO ${o.sloP99Ms} ms${chosen ? `, ${fixed(100 * chosen.sloUsed, 0)} % of it` : ''}</span> ${verdict(r.p99Ms <= o.sloP99Ms)}`],
+    ['cold-start share', html`${share(r.coldStartRate)} <span class="note">target ≤ ${o.maxColdRatePct}%</span> ${verdict(r.coldStartRate <= o.maxColdRatePct / 100)}`],
+    ['p99 (projected, cold starts included)', html`${ms(r.p99Ms)} <span class="note">SLO ${o.sloP99Ms} ms${chosen ? `, ${fixed(100 * chosen.sloUsed, 0)}% of it` : ''}</span> ${verdict(r.p99Ms <= o.sloP99Ms)}`],
     ['risk', html`${riskTag(r.risk)}${chosen?.riskReasons.length ? html` <span class="note">${chosen.riskReasons.join('; ')}</span>` : ''}`],
   ]
   const schedule = r.schedule?.length
@@ -72,8 +67,8 @@ function headline(result: RecommendResult): Markup {
   const item = (term: string, detail: Piece) => html`<div><dt>${term}</dt><dd>${detail}</dd></div>`
   return html`${closest}${table(['setting', 'recommended'], rows, 'kv headline')}${schedule}
 <dl class="meta">
-${item('Traffic', html`${result.traffic.description} <span class="note">(${fixed(result.traffic.meanRps, 2)} req/s mean, ${fixed(result.traffic.peakRps, 2)} peak${result.traffic.periodic ? ', periodic' : ''})</span>`)}
-${item('Objectives', `p99 ≤ ${o.sloP99Ms} ms · cold starts ≤ ${fixed(o.maxColdRatePct, 2)} % · errors ≤ ${fixed(o.maxErrorRatePct, 2)} % · keep-alive ${o.keepAliveSeconds} s`)}
+${item('Traffic', html`${result.traffic.description} <span class="note">(${rps(result.traffic.meanRps)} mean, ${rps(result.traffic.peakRps)} peak${result.traffic.periodic ? ', periodic' : ''})</span>`)}
+${item('Objectives', `p99 ≤ ${o.sloP99Ms} ms · cold starts ≤ ${o.maxColdRatePct}% · errors ≤ ${o.maxErrorRatePct}% · keep-alive ${o.keepAliveSeconds} s`)}
 ${item('Pricing', `${result.architecture} · ${result.region}${result.freeTier ? ' · free tier subtracted' : ''}`)}
 ${item('Bench results', html`${result.benchFiles.map((f, i) => html`${i > 0 ? ', ' : ''}<code>${f}</code>`)}`)}
 </dl>`
@@ -92,7 +87,7 @@ function memoryCharts(result: RecommendResult): Markup {
   const chosenName = `${result.recommendation?.meetsSlo ? 'recommended' : 'closest'} (${chosenMb} MB)`
   const x = {title: 'memory (MB, log scale)', log: true, ticks: options.map((o) => o.memoryMb), format: String}
   const label = (o: MemoryOption) =>
-    `${o.memoryMb} MB${o.memoryMb === chosenMb ? ` (${chosenName.split(' ')[0]})` : ''}: ${money(o.monthly.total)}/month with ${o.provisionedConcurrency} provisioned, p99 ${ms(o.p99Ms)}, ${share(o.coldStartRate)} cold${meets(o) ? '' : ', misses the objectives'}`
+    `${o.memoryMb} MB${o.memoryMb === chosenMb ? ` (${chosenName.split(' ')[0]})` : ''}: ${usd(o.monthly.total)}/month with ${o.provisionedConcurrency} provisioned, p99 ${ms(o.p99Ms)}, ${share(o.coldStartRate)} cold${meets(o) ? '' : ', misses the objectives'}`
   const mark = (y: (o: MemoryOption) => number): Series[] =>
     chosen ? [{name: chosenName, color: COLORS.chosen, markers: true, points: [{x: chosen.memoryMb, y: y(chosen), label: label(chosen)}]}] : []
   const cost: Series[] = [
@@ -110,7 +105,7 @@ function memoryCharts(result: RecommendResult): Markup {
   ]
   const open = options.some((o) => !meets(o)) ? ' Open circles miss the SLO or the cold-start target.' : ''
   const costNote = `Each size priced at ${result.traffic.description} with the provisioned concurrency it needs for the cold-start target.${open}${
-    chosen ? ` ${chosenName}: ${money(chosen.monthly.total)}/month.` : ''
+    chosen ? ` ${chosenName}: ${usd(chosen.monthly.total)}/month.` : ''
   }`
   const charts = [
     figure('Cost vs memory', lineChart(cost, {id: 'recommend-memory-cost', title: 'Projected monthly cost vs memory', x, y: {title: 'USD per month', min: 0, format: usdTick}}), costNote),
@@ -131,7 +126,7 @@ function provisionedChart(result: RecommendResult): Markup {
   const at = (c: number) => curve.find((point) => point.provisionedConcurrency === c)
   const label = (c: number) => {
     const point = at(c)
-    return point ? `${c} provisioned: ${share(point.coldStartRate)} cold, p99 ${ms(point.p99Ms)}, ${money(point.monthlyCostUSD)}/month` : `${c} provisioned`
+    return point ? `${c} provisioned: ${share(point.coldStartRate)} cold, p99 ${ms(point.p99Ms)}, ${usd(point.monthlyCostUSD)}/month` : `${c} provisioned`
   }
   const chosen = at(p.provisionedConcurrency)
   const erlang = at(p.erlangB.provisionedConcurrency)
@@ -140,7 +135,7 @@ function provisionedChart(result: RecommendResult): Markup {
   const ticks = Array.from({length: Math.floor(top / step) + 1}, (_, i) => i * step)
   const series: Series[] = [
     {name: 'cold-start share', color: COLORS.cold, markers: true, points: curve.map((c) => ({x: c.provisionedConcurrency, y: 100 * c.coldStartRate, label: label(c.provisionedConcurrency)}))},
-    {name: `target ${fixed(target, 2)} %`, color: COLORS.limit, dashed: true, points: [0, Math.max(top, 1)].map((x) => ({x, y: target}))},
+    {name: `target ${target}%`, color: COLORS.limit, dashed: true, points: [0, Math.max(top, 1)].map((x) => ({x, y: target}))},
     ...(erlang && p.erlangB.provisionedConcurrency !== p.provisionedConcurrency
       ? [{name: `Erlang-B bound (${p.erlangB.provisionedConcurrency})`, color: COLORS.erlang, markers: true, points: [{x: erlang.provisionedConcurrency, y: 100 * erlang.coldStartRate, label: label(erlang.provisionedConcurrency)}]}]
       : []),
@@ -150,10 +145,10 @@ function provisionedChart(result: RecommendResult): Markup {
     id: 'recommend-provisioned-cold',
     title: 'Cold-start share vs provisioned concurrency',
     x: {title: 'provisioned concurrency (environments)', min: 0, max: Math.max(top, 1), ticks, format: String},
-    y: {title: 'cold-start share (%)', min: 0, format: (v) => `${formatPct(v)} %`},
+    y: {title: 'cold-start share (%)', min: 0, format: (v) => `${formatPct(v)}%`},
   })
   const note = html`Simulated at ${p.memoryMb} MB over a month of ${result.traffic.description}, ${p.keepAliveSeconds} s keep-alive, ${ms(p.meanDurationMs)} mean warm duration.
-Erlang-B at the ${fixed(p.peakRps, 2)} req/s peak (${fixed(p.offeredLoad, 2)} erlangs), counting every request that finds all provisioned environments busy as cold, needs <strong>${p.erlangB.provisionedConcurrency}</strong> (spill ${share(p.erlangB.spillRate)}): an upper bound, since keep-alive keeps some on-demand environments warm.
+Erlang-B at the ${rps(p.peakRps)} peak (${fixed(p.offeredLoad, 2)} erlangs), counting every request that finds all provisioned environments busy as cold, needs <strong>${p.erlangB.provisionedConcurrency}</strong> (spill ${share(p.erlangB.spillRate)}): an upper bound, since keep-alive keeps some on-demand environments warm.
 The simulation needs <strong>${p.provisionedConcurrency}</strong>: chosen.
 Provisioned concurrency pays once its environments are busy more than <strong>${share(p.breakEven.utilization)}</strong> of the time (break-even utilization); this plan keeps them ${share(p.breakEven.actualUtilization)} busy.`
   const curveTable = table(
@@ -162,10 +157,10 @@ Provisioned concurrency pays once its environments are busy more than <strong>${
       c.provisionedConcurrency === p.provisionedConcurrency ? html`<strong>${c.provisionedConcurrency}</strong> <span class="tag pass">chosen</span>` : c.provisionedConcurrency,
       c.coldStartRate <= target / 100 ? share(c.coldStartRate) : html`<span class="warn-text">${share(c.coldStartRate)}</span>`,
       ms(c.p99Ms),
-      money(c.monthlyCostUSD),
+      usd(c.monthlyCostUSD),
     ]),
   )
-  return html`<h3>Cold-start share vs provisioned concurrency</h3><div class="charts">${figure('Cold-start share vs provisioned concurrency', chart, note)}<div>${curveTable}<p class="note">Without provisioned concurrency: ${share(p.onDemand.coldStartRate)} cold, p99 ${ms(p.onDemand.p99Ms)}, ${money(p.onDemand.monthly.total)}/month.</p></div></div>`
+  return html`<h3>Cold-start share vs provisioned concurrency</h3><div class="charts">${figure('Cold-start share vs provisioned concurrency', chart, note)}<div>${curveTable}<p class="note">Without provisioned concurrency: ${share(p.onDemand.coldStartRate)} cold, p99 ${ms(p.onDemand.p99Ms)}, ${usd(p.onDemand.monthly.total)}/month.</p></div></div>`
 }
 
 /** Tick labels of a percentage axis: as many decimals as small values need. */
@@ -180,8 +175,8 @@ function batchBlock(result: RecommendResult): Markup {
       o.batchSize === b.recommended ? html`<strong>${o.batchSize}</strong> <span class="tag pass">recommended</span>` : o.batchSize,
       ms(o.warmP99),
       verdict(o.meetsSlo),
-      o.itemsPerSecond === undefined ? '—' : fixed(o.itemsPerSecond, 1),
-      money(o.perThousandItems),
+      rate(o.itemsPerSecond),
+      usd(o.perThousandItems),
       count(Math.round(o.itemsPerDollar)),
     ]),
   )}${b.rejected.length ? html`<ul class="reasons">${b.rejected.map((r) => html`<li><strong>batch ${r.batchSize}</strong> (${r.runId}): ${r.reason}</li>`)}</ul>` : ''}`
@@ -197,8 +192,8 @@ function alternativesBlock(result: RecommendResult): Markup {
       return [
         html`${c.memoryMB} MB${o?.equivalentTo?.length ? html` <span class="ci" title="warm p99 within noise of ${o.equivalentTo.join(', ')} MB">≈ ${o.equivalentTo.join(', ')}</span>` : ''}`,
         c.provisionedConcurrency,
-        money(c.monthlyCostUSD),
-        money(o?.perThousand),
+        usd(c.monthlyCostUSD),
+        usd(o?.perThousand),
         share(c.coldStartRate),
         ms(c.p99Ms),
         verdict(c.meetsSlo),
@@ -216,13 +211,13 @@ function alwaysOnBlock(result: RecommendResult): Markup {
     [
       [
         a.environments,
-        money(a.monthly.total),
-        money(a.serverlessMonthlyUSD),
-        `${fixed(a.breakEvenRps, 2)} req/s`,
+        usd(a.monthly.total),
+        usd(a.serverlessMonthlyUSD),
+        rps(a.breakEvenRps),
         html`<span class="tag ${a.cheaper === 'serverless' ? 'pass' : 'warn'}">${a.cheaper}</span>`,
       ],
     ],
-  )}<p class="note">Always-on: as many environments as Erlang-B needs at the peak, priced as provisioned concurrency. Above ${fixed(a.breakEvenRps, 2)} req/s mean, keeping them on costs less than on-demand.</p>`
+  )}<p class="note">Always-on: as many environments as Erlang-B needs at the peak, priced as provisioned concurrency. Above ${rps(a.breakEvenRps)} mean, keeping them on costs less than on-demand.</p>`
 }
 
 export function renderRecommendationSection(result: RecommendResult): string {

@@ -5,6 +5,7 @@
 import type {BenchResult, ColdStartSample, Distribution, LoadPhase, Phase, RunResult} from '../result.js'
 import {compareQuantile} from '../stats/bootstrap.js'
 import {LatencyHistogram} from '../stats/histogram.js'
+import {ms, msRange, rate, share, usd} from './format.js'
 
 export type Tone = 'good' | 'bad' | 'warn' | 'dim'
 export type Cell = string | {text: string; tone: Tone}
@@ -17,16 +18,7 @@ export interface Table {
   note?: string
 }
 
-export function formatMs(ms: number | undefined): string {
-  if (ms === undefined) return '–'
-  if (ms < 1) return `${ms.toFixed(3)} ms`
-  if (ms < 100) return `${ms.toFixed(2)} ms`
-  if (ms < 10_000) return `${ms.toFixed(1)} ms`
-  return `${(ms / 1000).toFixed(2)} s`
-}
-
-const formatUsd = (usd: number | undefined) => (usd === undefined ? '–' : `$${usd < 0.01 ? usd.toPrecision(3) : usd.toFixed(4)}`)
-const withCi = (value: number, ci: [number, number]) => `${formatMs(value)} (${formatMs(ci[0]).replace(' ms', '')}–${formatMs(ci[1])})`
+const withCi = (value: number, ci: [number, number]) => `${ms(value)} (${msRange(ci[0], ci[1])})`
 
 export const runLabel = (run: RunResult) => (run.id === 'base' ? `${run.memoryMb} MB${run.batchSize > 1 ? `, batch ${run.batchSize}` : ''}` : run.id.replace('=', ' '))
 
@@ -48,7 +40,7 @@ function errorsCell(errors: {total: number; byType: Record<string, number>}, inv
 
 function distributionRow(name: string, d: Distribution | undefined): Cell[] | undefined {
   if (!d) return undefined
-  return [name, String(d.count), formatMs(d.p50), formatMs(d.p90), formatMs(d.p99), formatMs(d.p999), formatMs(d.max), formatMs(d.mean)]
+  return [name, String(d.count), ms(d.p50), ms(d.p90), ms(d.p99), ms(d.p999), ms(d.max), ms(d.mean)]
 }
 
 /** The CPU the numbers were measured with, and whether it is what Lambda would give. */
@@ -74,7 +66,7 @@ export function latencyTable(run: RunResult): Table {
   }
   const merged: Cell[][] = []
   for (const [name, d] of [['all cold', run.cold], ['all warm', run.warm]] as const) {
-    if (d) merged.push([{text: name, tone: 'dim'}, String(d.count), withCi(d.p50, d.ci.p50), '', withCi(d.p99, d.ci.p99), '', formatMs(d.max), formatMs(d.mean)])
+    if (d) merged.push([{text: name, tone: 'dim'}, String(d.count), withCi(d.p50, d.ci.p50), '', withCi(d.p99, d.ci.p99), '', ms(d.max), ms(d.mean)])
   }
   return {
     title: `Latency — ${runLabel(run)}`,
@@ -109,7 +101,7 @@ export function coldPhasesTable(run: RunResult): Table | undefined {
   // A remote target has no phase marks: only its REPORT figures and the client's latency.
   const rows = names.flatMap((name) => {
     const values = samples.map((s) => segments(s)[name]).filter((v): v is number => v !== undefined).sort((a, b) => a - b)
-    return values.length === 0 ? [] : [[name, formatMs(quantile(values, 0.5)), formatMs(quantile(values, 0.99)), formatMs(values.at(-1))]]
+    return values.length === 0 ? [] : [[name, ms(quantile(values, 0.5)), ms(quantile(values, 0.99)), ms(values.at(-1))]]
   })
   const memory = Math.max(...samples.map((s) => s.maxMemoryUsedMb))
   const marked = samples.some((x) => x.firstResponseMs !== undefined)
@@ -130,7 +122,7 @@ export function sweepTable(result: BenchResult): Table | undefined {
   const rows = result.runs.map((run): Cell[] => {
     const load = run.phases.find((p): p is LoadPhase => p.kind === 'closed' || p.kind === 'open')
     const cpu = `${run.cpu.vcpus.toFixed(2)}${run.cpu.enforcement === null ? ' (not enforced)' : run.cpu.capped ? ' (capped)' : ''}`
-    let versus: Cell = '–'
+    let versus: Cell = '—'
     if (run.warm && fastest?.warm) {
       if (run === fastest) versus = {text: 'fastest', tone: 'good'}
       else {
@@ -142,13 +134,13 @@ export function sweepTable(result: BenchResult): Table | undefined {
     return [
       runLabel(run),
       cpu,
-      formatMs(run.warm?.p50),
-      formatMs(run.warm?.p99),
+      ms(run.warm?.p50),
+      ms(run.warm?.p99),
       versus,
-      load ? load.throughput.itemsPerSecond.toFixed(1) : '–',
-      formatMs(run.report?.billedDurationMs.mean),
-      formatUsd(run.cost?.perThousandInvokes),
-      formatUsd(run.cost?.perThousandItems),
+      load ? rate(load.throughput.itemsPerSecond) : '—',
+      ms(run.report?.billedDurationMs.mean),
+      usd(run.cost?.perThousandInvokes),
+      usd(run.cost?.perThousandItems),
       errorsCell(run.errors, run.invokes),
     ]
   })
@@ -175,12 +167,12 @@ export function reportTable(run: RunResult): Table | undefined {
     title: `REPORT lines — ${runLabel(run)}`,
     head: ['figure', 'mean', 'p50', 'p99', 'max'],
     rows: [
-      ...(init ? [['Init Duration (cold starts)', formatMs(init.mean), formatMs(init.p50), formatMs(init.p99), formatMs(init.max)]] : []),
-      ['Duration', formatMs(report.durationMs.mean), formatMs(report.durationMs.p50), formatMs(report.durationMs.p99), formatMs(report.durationMs.max)],
-      ['Billed Duration', formatMs(report.billedDurationMs.mean), formatMs(report.billedDurationMs.p50), formatMs(report.billedDurationMs.p99), formatMs(report.billedDurationMs.max)],
+      ...(init ? [['Init Duration (cold starts)', ms(init.mean), ms(init.p50), ms(init.p99), ms(init.max)]] : []),
+      ['Duration', ms(report.durationMs.mean), ms(report.durationMs.p50), ms(report.durationMs.p99), ms(report.durationMs.max)],
+      ['Billed Duration', ms(report.billedDurationMs.mean), ms(report.billedDurationMs.p50), ms(report.billedDurationMs.p99), ms(report.billedDurationMs.max)],
       ['Max Memory Used', '', '', '', `${report.maxMemoryUsedMb} MB of ${run.memoryMb} MB`],
     ],
-    note: run.cost ? `${formatUsd(run.cost.perThousandInvokes)} per 1,000 invokes at ${run.memoryMb} MB (${run.cost.pricing.region}, ${run.cost.pricing.architecture}, mean Billed Duration of warm invokes).` : undefined,
+    note: run.cost ? `${usd(run.cost.perThousandInvokes)} per 1,000 invokes at ${run.memoryMb} MB (${run.cost.pricing.region}, ${run.cost.pricing.architecture}, mean Billed Duration of warm invokes).` : undefined,
   }
 }
 
@@ -189,7 +181,7 @@ export function errorsTable(run: RunResult): Table | undefined {
   return {
     title: `Errors — ${runLabel(run)}`,
     head: ['error type', 'count', 'share'],
-    rows: Object.entries(run.errors.byType).map(([type, n]) => [{text: type, tone: 'bad'}, String(n), `${((100 * n) / run.invokes).toFixed(2)}%`]),
+    rows: Object.entries(run.errors.byType).map(([type, n]) => [{text: type, tone: 'bad'}, String(n), share(n / run.invokes)]),
     note: 'Function errors are counted, never fatal: the run goes on.',
   }
 }
@@ -200,7 +192,7 @@ export function idleGapsTable(run: RunResult): Table | undefined {
   return {
     title: `Idle gaps — ${runLabel(run)}`,
     head: ['idle gap', 'next invoke', 'latency', 'Init Duration'],
-    rows: phase.probes.map((p) => [formatMs(p.gapMs), p.cold ? {text: 'cold', tone: 'warn'} : {text: 'warm', tone: 'good'}, formatMs(p.latencyMs), formatMs(p.initDurationMs)]),
+    rows: phase.probes.map((p) => [ms(p.gapMs), p.cold ? {text: 'cold', tone: 'warn'} : {text: 'warm', tone: 'good'}, ms(p.latencyMs), ms(p.initDurationMs)]),
     note:
       phase.keepAliveSeconds === undefined
         ? "Keep-alive: the target's own. AWS does not publish its keep-alive; it varies from minutes to hours."
@@ -211,7 +203,7 @@ export function idleGapsTable(run: RunResult): Table | undefined {
 export function sendsTable(run: RunResult): Table | undefined {
   const rows = run.phases.flatMap((p): Cell[][] =>
     p.kind === 'open' && p.sends
-      ? [[phaseName(p), String(p.invokes), p.throughput.invokesPerSecond.toFixed(1), formatMs(p.sends.lateness.p50), formatMs(p.sends.lateness.p99), p.sends.late > 0 ? {text: String(p.sends.late), tone: 'warn'} : '0', p.sends.dropped > 0 ? {text: String(p.sends.dropped), tone: 'bad'} : '0']]
+      ? [[phaseName(p), String(p.invokes), rate(p.throughput.invokesPerSecond), ms(p.sends.lateness.p50), ms(p.sends.lateness.p99), p.sends.late > 0 ? {text: String(p.sends.late), tone: 'warn'} : '0', p.sends.dropped > 0 ? {text: String(p.sends.dropped), tone: 'bad'} : '0']]
       : [],
   )
   if (rows.length === 0) return undefined
@@ -245,8 +237,8 @@ export function baselineTable(result: BenchResult): Table | undefined {
     head: ['metric', 'baseline', 'now', 'change', '95% CI', 'verdict'],
     rows: comparison.checks.map((c) => [
       c.metric,
-      formatMs(c.baseline),
-      formatMs(c.current),
+      ms(c.baseline),
+      ms(c.current),
       `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%`,
       `×${c.ci[0].toFixed(3)}–×${c.ci[1].toFixed(3)}`,
       c.failed ? {text: 'REGRESSION', tone: 'bad'} : c.verdict === 'regression' ? {text: `regression (under ${Math.round(comparison.threshold * 100)}%)`, tone: 'warn'} : c.verdict === 'improvement' ? {text: 'improvement', tone: 'good'} : {text: c.verdict, tone: 'dim'},

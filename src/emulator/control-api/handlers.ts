@@ -5,7 +5,7 @@
  * exists and what conflicts, there.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {LAMBDA_LIMITS} from '../../spec/limits.js'
+import {environmentBytes, LAMBDA_LIMITS, ROLE_ARN, ROLE_ARN_PATTERN} from '../../spec/limits.js'
 import {RESERVED_ENV_KEYS} from '../../spec/schema.js'
 import {readBody} from '../http-body.js'
 import {invalidParameterValue, invalidRequestContent, requestTooLarge, validationException} from '../invoke-api/aws-errors.js'
@@ -176,14 +176,13 @@ function object(body: Body, key: string): Body | undefined {
 
 const lower = (key: string) => key.charAt(0).toLowerCase() + key.slice(1)
 
-const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/
 const FUNCTION_NAME = /^[a-zA-Z0-9-_]+$/
 
 /** The settings UpdateFunctionConfiguration and CreateFunction share; only those present are returned. */
 function settingsOf(body: Body): Partial<FunctionSettings> {
   const {memoryMb, timeoutSeconds, ephemeralStorageMb} = LAMBDA_LIMITS
   const role = string(body, 'Role')
-  if (role !== undefined && !ROLE.test(role)) throw validationException(role, 'role', 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+')
+  if (role !== undefined && !ROLE_ARN.test(role)) throw validationException(role, 'role', `Member must satisfy regular expression pattern: ${ROLE_ARN_PATTERN}`)
   const environment = object(body, 'Environment')
   let variables: Record<string, string> | undefined
   if (environment) {
@@ -224,8 +223,7 @@ function checkEnvironment(variables: Record<string, string>): void {
   }
   const bad = Object.keys(variables).find((key) => !/^[a-zA-Z]\w*$/.test(key))
   if (bad !== undefined) throw validationException(bad, 'environment.variables', 'Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+')
-  const size = Buffer.byteLength(JSON.stringify(variables))
-  if (size > LAMBDA_LIMITS.environmentBytes) {
+  if (environmentBytes(variables) > LAMBDA_LIMITS.environmentBytes) {
     throw invalidParameterValue(`Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${JSON.stringify(variables)}`)
   }
 }

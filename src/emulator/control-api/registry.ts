@@ -570,9 +570,12 @@ export class FunctionRegistry {
     if (last && last.fingerprint === fingerprint(latest)) return {status: 201, body: this.configuration(fn, last, {qualifier: last.version})}
     const version = this.snapshot(fn, input.description)
     const started = this.clock.now()
-    void this.atLeast(started).then(() => {
-      if (!fn.deleted && !this.closed && fn.versions.get(version.version) === version) this.activate(fn, version)
-    })
+    // A failure here is the emulator's own: report it, never let it end the process as an unhandled rejection.
+    this.atLeast(started)
+      .then(() => {
+        if (!fn.deleted && !this.closed && fn.versions.get(version.version) === version) this.activate(fn, version)
+      })
+      .catch((error: unknown) => this.options.onInternalError?.(error))
     return {status: 201, body: this.configuration(fn, version, {qualifier: version.version})}
   }
 
