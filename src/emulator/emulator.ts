@@ -128,6 +128,9 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
   private readonly tmpRoot: string
   private readonly logs = new Map<string, string[]>()
   private readonly asyncTimers = new Set<Timer>()
+  /** Environments being stopped, in a pool or not: close() waits for every one. */
+  private readonly stopping = new Set<Promise<void>>()
+  private readonly spawning = new Set<Promise<Environment>>()
   private closing?: Promise<void>
   private envCounter = 0
   /** Event invokes accepted and not yet finished (including those waiting for a retry). */
@@ -700,7 +703,16 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     return {target: entry.provisionedTarget, allocated: Math.min(ready, entry.provisionedTarget), failure: entry.provisionFailure}
   }
 
-  private async spawn(entry: FunctionEntry, initType: InitType): Promise<Environment> {
+  /** Starts an environment; close() waits for every start under way, so none outlives the emulator. */
+  private spawn(entry: FunctionEntry, initType: InitType): Promise<Environment> {
+    if (this.closing) return Promise.reject(new Error('the emulator is shutting down'))
+    const spawning = this.spawnEnvironment(entry, initType)
+    this.spawning.add(spawning)
+    void spawning.finally(() => this.spawning.delete(spawning)).catch(() => undefined)
+    return spawning
+  }
+
+  private async spawnEnvironment(entry: FunctionEntry, initType: InitType): Promise<Environment> {
     const {spec} = entry
     const id = `${spec.name}-${this.sessionId}-${++this.envCounter}`
     const tmp = path.join(this.tmpRoot, id)
@@ -795,13 +807,19 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     return vars
   }
 
-  private async stopEnvironment(env: Environment, reason: Parameters<Environment['stop']>[0]): Promise<void> {
-    const first = env.stopReason === undefined
-    await env.stop(reason)
-    rmSync(path.join(this.tmpRoot, env.id), {recursive: true, force: true})
-    if (first) {
-      this.emit('environment-stopped', {functionName: env.functionName, envId: env.id, initType: env.initType, at: this.clock.now(), reason, invocations: env.invocations})
-    }
+  private stopEnvironment(env: Environment, reason: Parameters<Environment['stop']>[0]): Promise<void> {
+    const stopping = (async () => {
+      const first = env.stopReason === undefined
+      await env.stop(reason)
+      rmSync(path.join(this.tmpRoot, env.id), {recursive: true, force: true})
+      if (first) {
+        this.emit('environment-stopped', {functionName: env.functionName, envId: env.id, initType: env.initType, at: this.clock.now(), reason, invocations: env.invocations})
+      }
+    })()
+    // close() waits for stops already under way too (a reaped or replaced environment is no longer in any pool).
+    this.stopping.add(stopping)
+    void stopping.finally(() => this.stopping.delete(stopping)).catch(() => undefined)
+    return stopping
   }
 
   /**
@@ -828,9 +846,12 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
     this.closing ??= (async () => {
       for (const timer of this.asyncTimers) timer.cancel()
       this.asyncTimers.clear()
+      // An environment still starting joins its pool when its start returns: wait for that, then stop it with the rest.
+      await Promise.allSettled([...this.spawning])
       const entries = [...[...this.functions.values()].flatMap((record) => [...record.versions.values()]), ...this.retiring]
       const all = entries.flatMap((entry) => entry.pool.all().map((env) => ({entry, env})))
       await Promise.all(all.map(({entry, env}) => (entry.pool.remove(env), this.stopEnvironment(env, 'shutdown'))))
+      await Promise.allSettled([...this.stopping])
       await this.options.backend.close()
       rmSync(this.tmpRoot, {recursive: true, force: true})
     })()
