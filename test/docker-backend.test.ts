@@ -120,7 +120,7 @@ describe('the Docker backend', () => {
     // Built reproducibly, the image may be there from an earlier run: start without it.
     await docker('rmi', '-f', digest).catch(() => undefined)
     let loads = 0
-    const counting: ImageStore = {imageId: (r) => backend.imageId(r), loadArchive: (a) => (loads++, backend.loadArchive(a))}
+    const counting: ImageStore = {imageId: (r) => backend.imageId(r), loadArchive: (a) => (loads++, backend.loadArchive(a)), pull: (r) => backend.pull(r)}
     expect(await ensureImage(counting, {archive})).toBe(digest)
     expect(loads).toBe(1)
     const started = performance.now()

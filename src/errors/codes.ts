@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   SAI_REGISTRY_UNAUTHORIZED: {description: 'The registry refused the credentials (or wants some).', exit: EXIT.user},
   SAI_REGISTRY_ERROR: {description: 'The registry refused a request, or sent something that is not a valid image.', exit: EXIT.user},
   SAI_ZIP_TOO_LARGE: {description: "sai package: the zip is over Lambda's limits (50 MB zipped, 250 MB unzipped): package an image instead.", exit: EXIT.user},
-  SAI_IMAGE_UNSUPPORTED: {description: 'The Docker backend runs images: it cannot take this package (a zip, or a registry reference it would have to pull).', exit: EXIT.user},
+  SAI_IMAGE_UNSUPPORTED: {description: 'The Docker backend runs images: it cannot take a zip package.', exit: EXIT.user},
   SAI_ACCURACY_GATE: {description: 'sai package: the quantized or optimized model disagrees with the original beyond --min-cosine.', exit: EXIT.gate},
   SAI_DOCKER_UNAVAILABLE: {description: 'The Docker backend cannot reach a Docker engine (none runs, or DOCKER_HOST points where none answers).', exit: EXIT.user},
   SAI_BENCH_RESULT_INVALID: {description: 'sai recommend: a --bench file cannot be read, is not a sai.bench/v1 result, or the files measure different functions.', exit: EXIT.user},

@@ -6,6 +6,7 @@ import path from 'node:path'
 import {SaiError} from '../errors/sai-error.js'
 import type {Backend} from '../emulator/backends/backend.js'
 import type {DockerBackend} from '../emulator/backends/docker-backend.js'
+import type {ImageStore} from '../emulator/backends/docker-images.js'
 import {CodeLoadError, CodeRejectedError, FunctionRegistry, type CodeLoader, type PackagedSettings} from '../emulator/control-api/registry.js'
 import {Emulator} from '../emulator/emulator.js'
 import {startServiceEndpoint, type ServiceEndpoint} from '../emulator/invoke-api/server.js'
@@ -80,11 +81,13 @@ async function createBackend(options: EmulateOptions, sessionId: string): Promis
 
 /**
  * On the Docker backend every function runs as a container of its packaged image: a package given
- * with --image is loaded as it is (an OCI layout is turned into an archive first); a spec is packaged
- * on this machine's base first (layers come from the cache after the first time).
+ * with --image is loaded as it is (an OCI layout is turned into an archive first), or pulled by the
+ * engine when it is a registry reference; a spec is packaged on this machine's base first (layers
+ * come from the cache after the first time).
  */
 async function withEngineImages(specs: FunctionSpec[], backend: Backend, tmpDir: string): Promise<FunctionSpec[]> {
   const {ensureImage} = await import('../emulator/backends/docker-images.js')
+  const {inspectRegistryImage} = await import('../packager/unpack.js')
   const {packageFunction, defaultCacheDir} = await import('./package.js')
   const {readImage} = await import('../packager/oci/layout.js')
   const {writeDockerArchive} = await import('../packager/oci/docker-archive.js')
@@ -104,7 +107,10 @@ async function withEngineImages(specs: FunctionSpec[], backend: Backend, tmpDir:
       } else if (existsSync(source)) {
         archive = source
       } else {
-        throw new SaiError('SAI_IMAGE_UNSUPPORTED', `${source}: the Docker backend takes a docker-archive or an OCI layout, not a registry reference`, {hint: 'package the function to a file the engine can load (`sai package --output docker-archive:FILE`), or run the registry image on the process backend'})
+        // Not a file: a registry reference (as unpackImages read it). Pulled by the digest its tag
+        // names now: an older image the engine holds under that tag is never run.
+        const {pinned} = await inspectRegistryImage(source)
+        return {...spec, image: await ensureImage(store, {pinned})}
       }
       return {...spec, image: await ensureImage(store, {archive})}
     }),
@@ -172,7 +178,7 @@ async function startWithSpecs(options: EmulateOptions, given: FunctionSpec[], cl
   // Code created through the control plane is unpacked here, one directory per upload.
   const codeRoot = mkdtempSync(path.join(os.tmpdir(), 'sai-functions-'))
   const registry = new FunctionRegistry(emulator, {
-    loader: functionCodeLoader(codeRoot, options.backend),
+    loader: functionCodeLoader(codeRoot, options.backend === 'docker' ? (backend as DockerBackend) : undefined),
     accountConcurrency: options.accountConcurrency ?? 1000,
     minTransitionMs: options.minTransitionMs,
     onInternalError,
@@ -233,18 +239,19 @@ const messageOf = (error: unknown) => {
 /**
  * Code given to the control plane, made runnable as `sai emulate --zip` and `--image REF` make it:
  * a zip is extracted, an image's own layers are pulled from its registry (plain HTTP for loopback
- * registries). What sai cannot run is refused while CreateFunction waits; a pull or an extraction
- * that fails later fails the function.
+ * registries) — and, given an engine (the Docker backend), the whole image is pulled into it too.
+ * What sai cannot run is refused while CreateFunction waits; a pull or an extraction that fails
+ * later fails the function.
  */
-function functionCodeLoader(root: string, backend: BackendName): CodeLoader {
+function functionCodeLoader(root: string, engine: ImageStore | undefined): CodeLoader {
   const directory = (prefix: string) => mkdtempSync(path.join(root, prefix))
   return {
     async inspect(code) {
-      if (backend === 'docker') {
-        throw new CodeRejectedError('sai emulate --backend docker runs the functions given at startup; functions created through the API run on the process backend (start sai emulate without --backend docker)')
-      }
       const {readZipFunction, inspectRegistryImage, unpackZip, unpackImage, ZIP_HANDLER_NAME} = await import('../packager/unpack.js')
       if (code.packageType === 'Zip') {
+        if (engine) {
+          throw new CodeRejectedError('sai emulate --backend docker runs images: zip functions run on the process backend (start sai emulate without --backend docker, or create the function with PackageType Image)')
+        }
         const bytes = code.zipFile
         let fields: Record<string, unknown>
         try {
@@ -296,7 +303,11 @@ function functionCodeLoader(root: string, backend: BackendName): CodeLoader {
           const dir = directory('image-')
           try {
             // The digest accepted at CreateFunction, whatever the tag points at now.
-            return {spec: await unpackImage(image.pinned, dir), remove: () => rmSync(dir, {recursive: true, force: true})}
+            const spec = await unpackImage(image.pinned, dir)
+            const remove = () => rmSync(dir, {recursive: true, force: true})
+            if (!engine) return {spec, remove}
+            const {ensureImage} = await import('../emulator/backends/docker-images.js')
+            return {spec: {...spec, image: await ensureImage(engine, {pinned: image.pinned})}, remove}
           } catch (error) {
             rmSync(dir, {recursive: true, force: true})
             if (!(error instanceof SaiError)) throw error

@@ -145,6 +145,22 @@ export class DockerBackend implements Backend, ImageStore {
     await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(progress, (error: Error | null) => (error ? reject(error) : resolve())))
   }
 
+  async pull(reference: string): Promise<void> {
+    try {
+      const progress = await this.docker.pull(reference)
+      // A failed pull is told in the progress stream, not by the request's status.
+      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(progress, (error: Error | null) => (error ? reject(error) : resolve())))
+    } catch (error) {
+      const reason = (error as {json?: {message?: string}}).json?.message ?? (error as Error).message
+      // The engine's words are all there is to tell why: it reached the registry, or it did not.
+      const code = /unauthorized|authentication required|denied/i.test(reason) ? 'SAI_REGISTRY_UNAUTHORIZED' : /connection refused|no such host|i\/o timeout|dial tcp/i.test(reason) ? 'SAI_REGISTRY_UNREACHABLE' : 'SAI_REGISTRY_ERROR'
+      throw new SaiError(code, `the Docker engine cannot pull ${reference}: ${reason.trim()}`, {
+        hint: 'the engine pulls the image itself: it must reach the registry, over plain HTTP only for 127.0.0.0/8 and its --insecure-registry list',
+        cause: error,
+      })
+    }
+  }
+
   start(spec: EnvironmentSpec): Promise<EnvironmentHandle> {
     if (this.closed) return Promise.reject(new Error('the docker backend is closed'))
     const starting = this.startContainer(spec)

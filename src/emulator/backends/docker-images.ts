@@ -1,6 +1,6 @@
 /**
- * Images built by `sai package`, made available to a Docker engine: an archive is loaded only when
- * the engine does not have its image yet, so repeated runs start at once.
+ * Images built by `sai package`, made available to a Docker engine: an archive is loaded, or an image
+ * in a registry pulled, only when the engine does not have the image yet, so repeated runs start at once.
  */
 import {createReadStream} from 'node:fs'
 import {SaiError} from '../../errors/sai-error.js'
@@ -12,18 +12,25 @@ export interface ImageStore {
   imageId(reference: string): Promise<string | undefined>
   /** Loads a docker-archive into the engine. */
   loadArchive(archive: NodeJS.ReadableStream): Promise<void>
+  /** Has the engine pull an image from its registry. */
+  pull(reference: string): Promise<void>
 }
 
-export interface ImageSource {
+export type ImageSource =
   /** A docker-archive (plain or gzipped), as `sai package --output docker-archive:FILE` writes. */
-  archive: string
-}
+  | {archive: string}
+  /**
+   * An image in a registry, pinned to its manifest (`registry/repository@sha256:…`): the engine pulls
+   * it itself (Docker takes plain HTTP from registries on 127.0.0.0/8).
+   */
+  | {pinned: string}
 
 /**
  * The image's ID in the engine, loading the archive first when the engine lacks it. The key is the
  * image's own digest, not a tag: a tag may name another build, a digest cannot.
  */
 export async function ensureImage(store: ImageStore, source: ImageSource): Promise<string> {
+  if ('pinned' in source) return ensurePulled(store, source.pinned)
   const digests = await archiveDigests(source.archive)
   const find = async () => {
     for (const digest of digests) {
@@ -42,6 +49,17 @@ export async function ensureImage(store: ImageStore, source: ImageSource): Promi
     })
   }
   return loaded
+}
+
+async function ensurePulled(store: ImageStore, pinned: string): Promise<string> {
+  const present = await store.imageId(pinned)
+  if (present) return present
+  await store.pull(pinned)
+  const pulled = await store.imageId(pinned)
+  if (!pulled) {
+    throw new SaiError('SAI_IMAGE_INVALID', `the engine pulled ${pinned} but has no image by that name`, {hint: 'check the engine can reach the registry (`docker pull REF`)'})
+  }
+  return pulled
 }
 
 /**
