@@ -57,7 +57,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
     memory: integerListFlag(LAMBDA_LIMITS.memoryMb)({summary: 'Memory sweep: sizes in MB, e.g. 512,1024,2048,3008.', helpGroup: 'SWEEPS'}),
     batch: integerListFlag({min: 1, max: 4096})({summary: 'Batch sweep: items per invoke, e.g. 1,2,4,8,16,32 (sent as {"batch": [...]}).', helpGroup: 'SWEEPS'}),
     payload: Flags.string({summary: 'The request: inline JSON or @file (default: the events/*.json next to the spec).'}),
-    'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm.', default: 600, min: 0}),
+    'keep-alive': durationFlag({summary: 'How long an idle environment stays warm: seconds, or e.g. 10m, 500ms.', default: 600_000, defaultHelp: async () => '10m'}),
     'provisioned-concurrency': Flags.integer({summary: 'Provisioned environments, initialized before measuring and never reaped (default: the spec\'s provisionedConcurrency).', min: 0}),
     budget: Flags.string({summary: 'A budget, metric=limit, e.g. cold.p99=1500ms, warm.p95=50ms, errors=0.1%; repeatable.', multiple: true, multipleNonGreedy: true, helpGroup: 'GATES'}),
     baseline: Flags.string({summary: 'An earlier --json result: a significant regression above the threshold fails.', helpGroup: 'GATES'}),
@@ -120,7 +120,7 @@ Latencies go into HDR histograms at microsecond resolution, cold and warm kept a
         target: flags.target === undefined ? undefined : {target: flags.target, qualifier: flags.qualifier, region: flags.region, endpointUrl: flags['endpoint-url']},
         coldSamples: flags['cold-samples'] ?? (anyPhase || wantsLoad ? undefined : defaultColdSamples),
         idleGapsMs: flags['idle-gaps'],
-        keepAliveSeconds: flags['keep-alive'],
+        keepAliveSeconds: flags['keep-alive'] / 1000,
         provisionedConcurrency: flags['provisioned-concurrency'],
         load:
           wantsLoad || !anyPhase

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {startEmulation} from '../services/emulate.js'
 import {formatEmulatorBanner, printEmulatorEvents} from '../ui/emulator-output.js'
 import {BaseCommand} from '../cli/base-command.js'
+import {durationFlag} from '../cli/flags.js'
 
 export default class Emulate extends BaseCommand {
   static override summary = 'Serve functions locally behind the Lambda Invoke API, as AWS Lambda runs them.'
@@ -30,7 +31,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     backend: Flags.option({summary: 'Where execution environments run: child processes, or Docker containers of the packaged image (Lambda\'s memory, CPU, pids, nofile, read-only root).', options: ['process', 'docker'] as const, default: 'process'})(),
     freeze: Flags.boolean({summary: 'Freeze environments between invokes, as Lambda does: background work stops (SIGSTOP, or the container\'s freezer cgroup).', default: false}),
     'docker-network': Flags.string({summary: 'Docker backend: the network containers join (default: host, so the Runtime API stays on 127.0.0.1).'}),
-    'keep-alive': Flags.integer({summary: 'Seconds an idle environment stays warm before it is reaped (0: every invoke is a cold start).', default: 600, min: 0}),
+    'keep-alive': durationFlag({summary: 'How long an idle environment stays warm before it is reaped: seconds, or e.g. 10m, 500ms (0: every invoke is a cold start).', default: 600_000, defaultHelp: async () => '10m'}),
     'account-concurrency': Flags.integer({summary: "Account concurrency limit shared by functions without reserved concurrency (Lambda's default is 1000).", default: 1000, min: 1}),
     'no-cgroups': Flags.boolean({summary: 'Enforce memory by watching RSS even where cgroups are available.', default: false}),
     quiet: Flags.boolean({char: 'q', summary: 'Do not print function logs and REPORT lines.', default: false}),
@@ -47,7 +48,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
       host: flags.host,
       port: flags.port,
       backend: flags.backend,
-      keepAliveSeconds: flags['keep-alive'],
+      keepAliveSeconds: flags['keep-alive'] / 1000,
       accountConcurrency: flags['account-concurrency'],
       cgroups: !flags['no-cgroups'],
       dockerNetwork: flags['docker-network'],
@@ -55,7 +56,7 @@ Runs until Ctrl-C (SIGINT) or SIGTERM, then stops every environment it started. 
     })
     const {emulator, endpoint} = running
     if (json) process.stdout.write(JSON.stringify({event: 'listening', url: endpoint.url, sessionId: emulator.sessionId, backend: emulator.backend.capabilities}) + '\n')
-    else process.stderr.write(formatEmulatorBanner(emulator, endpoint.url, flags['keep-alive']) + '\n')
+    else process.stderr.write(formatEmulatorBanner(emulator, endpoint.url, flags['keep-alive'] / 1000) + '\n')
     const stopPrinting = printEmulatorEvents(emulator, {json, quiet: flags.quiet})
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       let received: NodeJS.Signals | undefined

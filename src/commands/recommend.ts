@@ -31,7 +31,7 @@ Costs cover requests, duration by volume tier, INIT on cold starts, provisioned 
     'slo-p99': positiveNumberFlag({summary: 'p99 latency objective, end to end with cold starts, ms.', required: true, helpGroup: 'OBJECTIVES'}),
     'max-cold-rate': positiveNumberFlag({summary: 'Share of requests that may meet a cold start, percent.', default: 1, helpGroup: 'OBJECTIVES'}),
     'max-error-rate': percentFlag({summary: 'Share of invokes that may time out or run out of memory before a size is rejected, e.g. 0.1%.', default: 0.001, helpGroup: 'OBJECTIVES'}),
-    'keep-alive': durationFlag({summary: 'How long Lambda keeps an idle environment, e.g. 5m. AWS does not publish it; observed 5–15 min, so the default is the cautious end.', default: 300_000, helpGroup: 'OBJECTIVES'}),
+    'keep-alive': durationFlag({summary: 'How long Lambda keeps an idle environment, e.g. 5m. AWS does not publish it; observed 5–15 min, so the default is the cautious end.', default: 300_000, defaultHelp: async () => '5m', helpGroup: 'OBJECTIVES'}),
     arch: Flags.option({summary: 'Architecture to price (default: the bench spec\'s).', options: ['x86_64', 'arm64'] as const, helpGroup: 'PRICING'})(),
     region: Flags.string({summary: 'Region to price; us-east-1 is built in, others need --prices.', helpGroup: 'PRICING'}),
     prices: Flags.string({summary: 'A price table JSON (see docs/prices.md).', helpGroup: 'PRICING'}),
