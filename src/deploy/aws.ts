@@ -3,16 +3,9 @@
  * and Application Auto Scaling for provisioned concurrency. Clients take credentials and region from
  * the standard AWS chain (AWS_ENDPOINT_URL_<SERVICE> redirects them, as every AWS SDK honours).
  */
-import {
-  ApplicationAutoScalingClient,
-  DescribeScalableTargetsCommand,
-  DescribeScalingPoliciesCommand,
-  PutScalingPolicyCommand,
-  RegisterScalableTargetCommand,
-} from '@aws-sdk/client-application-auto-scaling'
-import {CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient} from '@aws-sdk/client-ecr'
-import {AttachRolePolicyCommand, CreateRoleCommand, GetRoleCommand, IAMClient} from '@aws-sdk/client-iam'
 import type {AutoScalingSetting} from './plan.js'
+
+// Each client loads when its step runs: a deploy to a local endpoint never loads ECR, IAM or Auto Scaling.
 
 interface Step {
   dryRun?: boolean
@@ -21,6 +14,7 @@ interface Step {
 
 /** The repository URI (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), created when missing. */
 export async function ensureEcrRepository(name: string, region: string, step: Step): Promise<string> {
+  const {CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient} = await import('@aws-sdk/client-ecr')
   const ecr = new ECRClient({region})
   try {
     try {
@@ -48,6 +42,7 @@ const BASIC_EXECUTION = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExec
 /** `--create-role`: `sai-<function>`, trusted by Lambda, with basic execution only; reused when it exists. */
 export async function ensureRole(functionName: string, region: string, step: Step): Promise<string> {
   const roleName = `sai-${functionName}`.slice(0, 64)
+  const {AttachRolePolicyCommand, CreateRoleCommand, GetRoleCommand, IAMClient} = await import('@aws-sdk/client-iam')
   const iam = new IAMClient({region})
   try {
     try {
@@ -73,6 +68,7 @@ const target = (functionName: string, alias: string) => ({
 const policyName = (functionName: string, alias: string) => `sai-${functionName}-${alias}-utilization`
 
 export async function autoScalingState(functionName: string, alias: string, region: string): Promise<AutoScalingSetting | undefined> {
+  const {ApplicationAutoScalingClient, DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand} = await import('@aws-sdk/client-application-auto-scaling')
   const client = new ApplicationAutoScalingClient({region})
   try {
     const t = target(functionName, alias)
@@ -90,6 +86,7 @@ export async function autoScalingState(functionName: string, alias: string, regi
 
 /** Target tracking on LambdaProvisionedConcurrencyUtilization, as sai recommend sized it. */
 export async function putAutoScaling(functionName: string, alias: string, setting: AutoScalingSetting, region: string): Promise<void> {
+  const {ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand} = await import('@aws-sdk/client-application-auto-scaling')
   const client = new ApplicationAutoScalingClient({region})
   try {
     const t = target(functionName, alias)

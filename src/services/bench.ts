@@ -14,7 +14,7 @@ import {checkBudgets, compareWithBaseline, type SourcedBudget} from '../bench/ga
 import {Invoker, type PhaseInvoker} from '../bench/invoker.js'
 import {loadTrace, warmLoad, type LoadOptions, type LoadTarget} from '../bench/load/warm-phase.js'
 import type {Trace} from '../bench/load/trace.js'
-import {LambdaTarget, parseTarget} from '../bench/remote/lambda-target.js'
+import {parseTarget} from '../bench/remote/target.js'
 import {renderHtmlReport} from '../bench/report/html.js'
 import {renderJunit} from '../bench/report/junit.js'
 import {renderMarkdown} from '../bench/report/markdown.js'
@@ -472,6 +472,8 @@ async function benchTarget(options: BenchOptions, targetOptions: TargetOptions):
   const trace = options.load?.tracePath === undefined ? undefined : await loadTrace(options.load.tracePath)
   const local = isLocalEndpoint(targetOptions.endpointUrl)
   const open = options.load !== undefined && (options.load.rate !== undefined || options.load.tracePath !== undefined)
+  // The AWS SDK loads only for --target: a local bench does not pay for it at start-up.
+  const {LambdaTarget} = await import('../bench/remote/lambda-target.js')
   const remote = await LambdaTarget.connect({
     functionName: parsed.functionName,
     qualifier,
