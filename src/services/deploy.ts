@@ -29,7 +29,7 @@ import {
   waitUntilPublishedVersionActive,
   type FunctionConfiguration,
 } from '@aws-sdk/client-lambda'
-import {BENCH_SCHEMA, type BenchResult} from '../bench/result.js'
+import {readBenchResult} from '../bench/result-file.js'
 import {planDeploy, type AutoScalingSetting, type CurrentState, type DesiredFunction, type Plan, type PlanStep, type StepName} from '../deploy/plan.js'
 import {isLocalEndpoint, lambdaEndpointUrl, LOCAL_CREDENTIALS, resolveRegion} from '../aws/endpoint.js'
 import {awsCallError} from '../aws/errors.js'
@@ -87,16 +87,9 @@ const LOCAL_ROLE = 'arn:aws:iam::000000000000:role/sai-local'
 
 /** --require-bench: a bench that broke its budgets stops the deploy (exit 3), so CI can chain bench → deploy. */
 function checkBench(file: string, spec: FunctionSpec): void {
-  let result: BenchResult
-  try {
-    result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
-  } catch (error) {
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file}: cannot read it as JSON (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {hint: 'pass the file sai bench --json FILE wrote'})
-  }
-  if (result?.schema !== BENCH_SCHEMA)
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file}: schema is ${JSON.stringify(result?.schema ?? null)}, expected "${BENCH_SCHEMA}"`, {hint: 'pass a result written by sai bench --json FILE'})
-  if (result.spec?.name !== spec.name)
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file} measured ${result.spec?.name}, but this deploys ${spec.name}`, {hint: 'pass the bench result of this function'})
+  const result = readBenchResult(file, '--require-bench')
+  if (result.spec.name !== spec.name)
+    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--require-bench ${file} measured ${result.spec.name}, but this deploys ${spec.name}`, {hint: 'pass the bench result of this function'})
   if (!result.passed) {
     const broken = result.budgets.filter((b) => !b.passed).map((b) => `${b.metric} ${b.actual ?? '—'} (limit ${b.limit})`)
     const regressions = result.baseline?.checks.filter((c) => c.failed).map((c) => `${c.metric} regressed ×${c.ratio.toFixed(2)}`) ?? []

@@ -1,6 +1,7 @@
 /** `sai invoke`: one call to the Invoke API through the real AWS SDK, against the emulator or AWS. */
 import {readFileSync} from 'node:fs'
 import {InvokeCommand, LambdaClient, type InvocationType, type LogType} from '@aws-sdk/client-lambda'
+import {isLocalEndpoint, LOCAL_CREDENTIALS} from '../aws/endpoint.js'
 import {SaiError} from '../errors/sai-error.js'
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:9001'
@@ -54,13 +55,12 @@ export function readPayload(payload: string | undefined): Uint8Array | undefined
 
 /** A Lambda client for an endpoint; dummy credentials for a local one when none are configured. */
 export function lambdaClient(endpointUrl: string | undefined, region: string | undefined): LambdaClient {
-  const local = endpointUrl !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpointUrl)
   const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE)
   return new LambdaClient({
     endpoint: endpointUrl,
     region: region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 1,
-    ...(local && !hasCredentials ? {credentials: {accessKeyId: 'sai-local', secretAccessKey: 'sai-local'}} : {}),
+    ...(isLocalEndpoint(endpointUrl) && !hasCredentials ? {credentials: LOCAL_CREDENTIALS} : {}),
   })
 }
 

@@ -2,8 +2,8 @@
  * `sai recommend` as a use-case: read one or more `sai bench --json` results, merge their runs, and
  * decide memory, batch size and provisioned concurrency for a traffic profile and objectives.
  */
-import {readFileSync} from 'node:fs'
-import {BENCH_SCHEMA, type BenchResult, type RunResult} from '../bench/result.js'
+import {readBenchResult} from '../bench/result-file.js'
+import type {BenchResult, RunResult} from '../bench/result.js'
 import {SaiError, isSaiError} from '../errors/sai-error.js'
 import {
   compareAlwaysOn,
@@ -50,32 +50,6 @@ export interface RecommendOptions {
 
 export type {Candidate, MissingMeasurement, RecommendResult} from '../recommend/result.js'
 
-export function readBenchResult(file: string): BenchResult {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--bench ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      hint: 'write one with sai bench --json FILE',
-      cause: error,
-    })
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (error) {
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--bench ${file}: not JSON (${(error as Error).message})`, {hint: 'pass the file sai bench --json FILE wrote', cause: error})
-  }
-  const schema = (parsed as {schema?: unknown} | null)?.schema
-  if (schema !== BENCH_SCHEMA)
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--bench ${file}: schema is ${schema === undefined ? 'missing' : JSON.stringify(schema)}, expected "${BENCH_SCHEMA}"`, {
-      hint: 'pass a result written by this version of sai bench --json FILE (re-run the bench if it is from another version)',
-    })
-  const result = parsed as BenchResult
-  if (!Array.isArray(result.runs) || typeof result.spec?.name !== 'string')
-    throw new SaiError('SAI_BENCH_RESULT_INVALID', `--bench ${file}: no runs[] or spec.name: the file is truncated or not a bench result`, {hint: 'write it again with sai bench --json FILE'})
-  return result
-}
 
 /** One result holding every run of the files; for a configuration measured twice, the run with more warm samples. */
 export function mergeBenchResults(files: {file: string; result: BenchResult}[]): BenchResult {
@@ -119,7 +93,7 @@ export async function readTraffic(options: Pick<RecommendOptions, 'rps' | 'peakR
 }
 
 export async function recommend(options: RecommendOptions): Promise<RecommendResult> {
-  const files = options.benchPaths.map((file) => ({file, result: readBenchResult(file)}))
+  const files = options.benchPaths.map((file) => ({file, result: readBenchResult(file, '--bench')}))
   const merged = mergeBenchResults(files)
   const traffic = await readTraffic(options)
   const prices = loadPriceTable({region: options.region, file: options.pricesPath})
