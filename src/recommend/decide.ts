@@ -272,6 +272,21 @@ function sizeProvisioned(ctx: DecideContext, durations: MeasuredDurations): Sizi
   return done(hi)
 }
 
+/** Per context, each run's durations and sizing: the memory, provisioned-concurrency and always-on decisions share one simulation. */
+const sizings = new WeakMap<DecideContext, Map<RunResult, {durations: MeasuredDurations; sizing: Sizing}>>()
+
+function sized(ctx: DecideContext, runs: RunResult[], run: RunResult): {durations: MeasuredDurations; sizing: Sizing} {
+  let byRun = sizings.get(ctx)
+  if (!byRun) sizings.set(ctx, (byRun = new Map()))
+  let hit = byRun.get(run)
+  if (!hit) {
+    const durations = measuredDurations(run, coldFallback(runs, run))!
+    hit = {durations, sizing: sizeProvisioned(ctx, durations)}
+    byRun.set(run, hit)
+  }
+  return hit
+}
+
 function riskOf(option: Pick<MemoryOption, 'sloUsed' | 'meetsSlo' | 'meetsColdTarget' | 'warmP99Ci' | 'coldP99'>, sloP99Ms: number, errors: string[]): {risk: Risk; reasons: string[]} {
   const reasons: string[] = []
   if (!option.meetsSlo) reasons.push('projected p99 misses the SLO')
@@ -298,8 +313,7 @@ export function recommendMemory(result: BenchResult, ctx: DecideContext): Memory
   }
   const options: MemoryOption[] = measured.map((run) => {
     const warm = run.warm!
-    const durations = measuredDurations(run, coldFallback(candidates, run))!
-    const sizing = sizeProvisioned(ctx, durations)
+    const {durations, sizing} = sized(ctx, candidates, run)
     const p = sizing.projection
     const served = p.requests - p.throttled
     const meetsSlo = p.p99Ms <= ctx.sloP99Ms
@@ -444,8 +458,7 @@ function schedule(ctx: DecideContext, durations: MeasuredDurations, sizing: Sizi
 export function recommendProvisioned(result: BenchResult, ctx: DecideContext, memoryMb?: number): ProvisionedRecommendation {
   checkContext(ctx)
   const run = provisionedRun(result, ctx, memoryMb)
-  const durations = measuredDurations(run, coldFallback(result.runs, run))!
-  const sizing = sizeProvisioned(ctx, durations)
+  const {durations, sizing} = sized(ctx, result.runs, run)
   const prices = ctx.pricing.prices ?? US_EAST_1
   const arch = ctx.pricing.architecture
   const onDemand = sizing.evaluate(0)
@@ -504,7 +517,7 @@ export function recommendProvisioned(result: BenchResult, ctx: DecideContext, me
  */
 export function compareAlwaysOn(result: BenchResult, ctx: DecideContext, provisioned: ProvisionedRecommendation): AlwaysOnComparison {
   const run = provisionedRun(result, ctx, provisioned.memoryMb)
-  const durations = measuredDurations(run, coldFallback(result.runs, run))!
+  const {durations} = sized(ctx, result.runs, run)
   const prices = ctx.pricing.prices ?? US_EAST_1
   const arch = ctx.pricing.architecture
   const environments = Math.max(1, provisioned.erlangB.provisionedConcurrency)
