@@ -78,13 +78,7 @@ export class CodeLoadError extends Error {
 }
 
 /** Unpacked code, shared by $LATEST and the versions published from it; its files go when nothing uses them. */
-interface CodeArtifact {
-  packageType: 'Zip' | 'Image'
-  codeSha256: string
-  codeSize: number
-  imageUri?: string
-  resolvedImageUri?: string
-  packaged: PackagedSettings
+interface CodeArtifact extends Omit<InspectedCode, 'load'> {
   /** Set once loaded. */
   spec?: FunctionSpec
   remove?: () => void
