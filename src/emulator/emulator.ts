@@ -189,18 +189,18 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
       throw invalidParameterValue('The derived qualifier from the function name does not match the specified qualifier.')
     }
     const wanted = qualifier ?? parsed.qualifier
-    // A version or an alias shows in the ARN the function sees; $LATEST is the unqualified name's.
-    const invokedArn = functionArn(this.region, this.accountId, parsed.name, wanted === LATEST ? undefined : wanted)
     const record = this.functions.get(parsed.name)
-    const notFound = () => resourceNotFound(functionArn(this.region, this.accountId, parsed.name, wanted))
-    if (!record) throw notFound()
+    if (!record) throw resourceNotFound(functionArn(this.region, this.accountId, parsed.name, wanted))
     const version = wanted === undefined ? LATEST : record.aliases.get(wanted) ?? wanted
     const entry = record.versions.get(version)
     if (!entry) {
       const state = record.unavailable.get(version)
       if (state) throw functionNotReady(state)
-      throw notFound()
+      throw resourceNotFound(functionArn(this.region, this.accountId, parsed.name, wanted))
     }
+    // A version or an alias shows in the ARN the function sees; $LATEST is the unqualified name's
+    // (the record's, built once).
+    const invokedArn = wanted === undefined || wanted === LATEST ? record.arn : functionArn(this.region, this.accountId, parsed.name, wanted)
     return {entry, invokedArn}
   }
 
@@ -535,8 +535,14 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
   /** Provisioned environments a version has or is starting (those on their way out not counted). */
   private provisionedCount(entry: FunctionEntry): number {
     let n = entry.provisionStarts
-    for (const env of entry.pool.all()) if (env.initType === 'provisioned-concurrency' && env.state.alive && env.state.name !== 'InitFailed') n++
+    for (const env of entry.pool.each()) if (env.initType === 'provisioned-concurrency' && env.state.alive && env.state.name !== 'InitFailed') n++
     return n
+  }
+
+  /** More provisioned environments than the target? O(1) when the pool's provisioned members (an upper bound) are within it: every release asks. */
+  private provisionedSurplus(entry: FunctionEntry): boolean {
+    if (entry.provisionStarts + entry.pool.countByType('provisioned-concurrency') <= entry.provisionedTarget) return false
+    return this.provisionedCount(entry) > entry.provisionedTarget
   }
 
   /**
@@ -565,7 +571,7 @@ export class Emulator extends EventEmitter<EmulatorEventMap> {
 
   /** A healthy environment finished an invoke (or its init): it waits for the next, unless its version no longer wants it. */
   private release(entry: FunctionEntry, env: Environment): void {
-    const surplus = env.initType === 'provisioned-concurrency' && this.provisionedCount(entry) > entry.provisionedTarget
+    const surplus = env.initType === 'provisioned-concurrency' && this.provisionedSurplus(entry)
     if (entry.retired || surplus) {
       this.forget(entry, env, false)
       void this.stopEnvironment(env, entry.retired ?? 'deprovisioned')
@@ -868,6 +874,8 @@ const DELIBERATE_STOPS = new Set<StopReason>(['deprovisioned', 'replaced', 'dele
 
 /** `name`, `name:qualifier`, a full ARN or a partial one (`123456789012:function:name[:qualifier]`). */
 export function parseFunctionName(text: string): {name: string; qualifier?: string} {
+  // A plain name (the usual invoke) has no colon, so neither form below can match it.
+  if (!text.includes(':')) return {name: text}
   const arn = /^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?function:([\w-]+)(?::([\w$-]+))?$/.exec(text)
   if (arn) return {name: arn[1]!, ...(arn[2] === undefined ? {} : {qualifier: arn[2]})}
   const colon = text.indexOf(':')

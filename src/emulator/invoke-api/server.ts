@@ -19,11 +19,11 @@ export interface ServiceEndpoint {
   close(): Promise<void>
 }
 
-async function route(emulator: Emulator, registry: FunctionRegistry | undefined, req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<void> {
+async function route(emulator: Emulator, registry: FunctionRegistry | undefined, req: http.IncomingMessage, res: http.ServerResponse, requestId: () => string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost')
   const invoke = INVOKE_ROUTE.exec(url.pathname)
   if (invoke && req.method === 'POST') return handleInvoke(emulator, decodeURIComponent(invoke[1]!), url.searchParams, req, res)
-  if (registry && (await handleControlPlane(registry, req, res, url, requestId))) return
+  if (registry && (await handleControlPlane(registry, req, res, url, requestId()))) return
   if (url.pathname === '/sai/health' && req.method === 'GET') {
     const body = JSON.stringify({
       status: 'running',
@@ -40,13 +40,15 @@ async function route(emulator: Emulator, registry: FunctionRegistry | undefined,
 /** The control plane is served when a registry is given (sai emulate always gives one). */
 export async function startServiceEndpoint(emulator: Emulator, host: string, port: number, onInternalError: (error: unknown) => void, registry?: FunctionRegistry): Promise<ServiceEndpoint> {
   const server = http.createServer({keepAliveTimeout: 60_000}, (req, res) => {
-    const requestId = randomUUID()
+    // Made when first needed: an invoke that succeeds gets its id from the emulator, so no UUID is spent on it here.
+    let id: string | undefined
+    const requestId = () => (id ??= randomUUID())
     route(emulator, registry, req, res, requestId).catch((error: unknown) => {
       if (res.headersSent) return void res.destroy()
-      if (error instanceof LambdaServiceError) return sendServiceError(res, error, requestId)
+      if (error instanceof LambdaServiceError) return sendServiceError(res, error, requestId())
       // A bug in the emulator: the client gets Lambda's ServiceException, the operator the stack.
       onInternalError(error)
-      sendServiceError(res, serviceException(`sai internal error: ${(error as Error).message}`), requestId)
+      sendServiceError(res, serviceException(`sai internal error: ${(error as Error).message}`), requestId())
     })
   })
   server.requestTimeout = 0

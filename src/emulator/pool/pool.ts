@@ -50,6 +50,9 @@ export class FunctionPool<E extends PoolMember> {
   private readonly reapTimers = new Map<E, Timer>()
   private inFlightCount = 0
   private readonly concurrency: FunctionConcurrency
+  /** Members by init type, kept as they join and leave: countByType is O(1) (release asks it every invoke). */
+  private onDemandCount = 0
+  private provisionedCount = 0
 
   constructor(private readonly options: PoolOptions<E>) {
     this.concurrency = options.concurrency ?? new FunctionConcurrency(options.reservedConcurrency)
@@ -68,9 +71,7 @@ export class FunctionPool<E extends PoolMember> {
   }
 
   countByType(initType: PoolMember['initType']): number {
-    let n = 0
-    for (const m of this.members) if (m.initType === initType) n++
-    return n
+    return initType === 'provisioned-concurrency' ? this.provisionedCount : this.onDemandCount
   }
 
   /** Claims one unit of concurrency for an invoke, or says why it is throttled. */
@@ -121,7 +122,10 @@ export class FunctionPool<E extends PoolMember> {
 
   /** Registers a new environment (busy with the invoke that started it, or starting as provisioned). */
   add(env: E): void {
+    if (this.members.has(env)) return
     this.members.add(env)
+    if (env.initType === 'provisioned-concurrency') this.provisionedCount++
+    else this.onDemandCount++
   }
 
   /** An environment finished an invoke, healthy: it waits for the next, or is reaped after keep-alive. */
@@ -147,6 +151,8 @@ export class FunctionPool<E extends PoolMember> {
   /** Forgets an environment (it died, timed out, or is being reaped); false if it was not a member. */
   remove(env: E): boolean {
     if (!this.members.delete(env)) return false
+    if (env.initType === 'provisioned-concurrency') this.provisionedCount--
+    else this.onDemandCount--
     const at = this.idle.indexOf(env)
     if (at >= 0) this.idle.splice(at, 1)
     this.reapTimers.get(env)?.cancel()
@@ -169,6 +175,11 @@ export class FunctionPool<E extends PoolMember> {
   /** Every environment, for shutdown. */
   all(): E[] {
     return [...this.members]
+  }
+
+  /** Every environment, without a copy: not to be changed while iterated. */
+  each(): Iterable<E> {
+    return this.members
   }
 }
 
