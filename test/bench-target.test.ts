@@ -4,7 +4,6 @@
  * — forced cold starts with their REPORT figures, warm load (closed and open), a memory sweep, a
  * qualifier — and the function's own configuration put back afterwards, even after Ctrl-C.
  */
-import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -22,32 +21,11 @@ import {
 } from '@aws-sdk/client-lambda'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BenchResult, BurstPhase, ColdSeriesPhase, LoadPhase} from '../src/bench/result.js'
-import {emulate, FIXTURES, ROOT} from './helpers.js'
+import {emulate, FIXTURES, runSai as sai, type SaiRun as Run} from './helpers.js'
 
-const BIN = path.join(ROOT, 'bin/run.js')
 const work = mkdtempSync(path.join(os.tmpdir(), 'sai-bench-target-'))
 const ROLE = 'arn:aws:iam::000000000000:role/sai-test'
 const VARIABLES = {GREETING: 'hi', MODE: 'bench-test'}
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function sai(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      onStderr?.(stderr, child)
-    })
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
 
 const readResult = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as BenchResult
 const errorOf = (run: Run) => (JSON.parse(run.stdout) as {error: {code: string; message: string; hint: string}}).error
@@ -202,13 +180,13 @@ describe('sai bench --target, against sai emulate through the Lambda API', () =>
   it('Ctrl-C stops the run (exit 130), writes what was measured, and still puts the environment back', async () => {
     const file = path.join(work, 'interrupted.json')
     let sent = false
-    const run = await sai(['bench', '--target', 'lambda:noop', '--endpoint-url', url, '--cold-samples', '50', '--json', file], (stderr, child) => {
+    const run = await sai(['bench', '--target', 'lambda:noop', '--endpoint-url', url, '--cold-samples', '50', '--json', file], {onStderr: (stderr, child) => {
       // Interrupt mid-series, once at least one forced cold start has been measured (the first progress line).
       if (!sent && /cold series\.\.\./.test(stderr)) {
         sent = true
         child.kill('SIGINT')
       }
-    })
+    }})
     expect(sent, run.stderr).toBe(true)
     expect(run.code, run.stderr).toBe(130)
     const result = readResult(file)

@@ -10,9 +10,8 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {BenchResult, BurstPhase, ColdSeriesPhase, IdleGapsPhase, LoadPhase} from '../src/bench/result.js'
 import {bench, type BenchOptions} from '../src/services/bench.js'
-import {FIXTURES, functionDir, ROOT} from './helpers.js'
+import {BIN, FIXTURES, functionDir, ROOT, runSai} from './helpers.js'
 
-const BIN = path.join(ROOT, 'bin/run.js')
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sai-bench-test-'))
 
 function options(overrides: Partial<BenchOptions>): BenchOptions {
@@ -37,16 +36,7 @@ const load = (overrides: Partial<NonNullable<BenchOptions['load']>> = {}): NonNu
   ...overrides,
 })
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'bench', ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', ...env}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+const run = (args: string[], env: Record<string, string> = {}) => runSai(['bench', ...args], {env})
 
 /**
  * Processes still alive that this process started (bench must leave none), with their command lines;

@@ -8,20 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {createInterface} from 'node:readline'
 import {describe, expect, it} from 'vitest'
-import {FIXTURES, functionDir, OCR_MODELS, ROOT} from './helpers.js'
-
-const BIN = path.join(ROOT, 'bin/run.js')
-
-function run(args: string[], options: {cwd?: string} = {}): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+import {BIN, FIXTURES, functionDir, OCR_MODELS, ROOT, runSai as run} from './helpers.js'
 
 /** Starts `sai emulate --json` and resolves once it listens. */
 async function startEmulate(args: string[]) {

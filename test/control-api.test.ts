@@ -24,7 +24,7 @@ import {buildImage} from '../src/packager/oci/image.js'
 import {buildLayer} from '../src/packager/oci/layer.js'
 import {parseReference, RegistryClient} from '../src/packager/oci/registry.js'
 import {packageFunction, type PackageOptions} from '../src/services/package.js'
-import {emulate, FIXTURES, invoke, parseReport, ROOT, sdkClient} from './helpers.js'
+import {BIN, emulate, FIXTURES, invoke, parseReport, ROOT, runSai, sdkClient} from './helpers.js'
 import {startRegistry, type LocalRegistry} from './registry-helper.js'
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sai-control-test-'))
@@ -398,16 +398,11 @@ describe('control plane: an image from a registry', () => {
 
 describe('sai emulate --empty', () => {
   it('starts with no functions, says so, and serves the ones CreateFunction makes', async () => {
-    const help = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'emulate', '--help'], {cwd: ROOT})
-      let out = ''
-      child.stdout.on('data', (d) => (out += d))
-      child.on('close', () => resolve(out))
-    })
+    const help = (await runSai(['emulate', '--help'])).stdout
     expect(help).toContain('--empty')
     expect(help).toContain('control plane')
 
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'emulate', '--empty', '--port', '0'], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn(process.execPath, [BIN, 'emulate', '--empty', '--port', '0'], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'ignore', 'pipe']})
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
     try {
       const banner: string[] = []

@@ -4,7 +4,6 @@
  * records them at the HTTP layer and answers as Lambda's API does for a fresh account. The test
  * asserts the exact requests — operations, order, bodies, SigV4 — and that a second deploy only reads.
  */
-import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {cpSync, mkdtempSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
@@ -12,7 +11,7 @@ import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {FIXTURES, ROOT} from './helpers.js'
+import {FIXTURES, runSai} from './helpers.js'
 import {startRegistry, type LocalRegistry} from './registry-helper.js'
 
 interface Recorded {
@@ -150,16 +149,7 @@ function fakeAwsJson(recorded: Recorded[], registryHost: () => string) {
   })
 }
 
-function deploy(args: string[], env: Record<string, string>): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'deploy', ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', ...env}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+const deploy = (args: string[], env: Record<string, string>) => runSai(['deploy', ...args], {env})
 
 describe('sai deploy, the AWS path, at the HTTP layer', () => {
   const recorded: Recorded[] = []

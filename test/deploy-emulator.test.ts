@@ -4,25 +4,15 @@
  * the alias (warm, provisioned, no Init Duration) → change memory → deploy again (version 2, the
  * alias moved, provisioned concurrency READY again) → deploy again (a no-op).
  */
-import {spawn} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {GetAliasCommand, GetProvisionedConcurrencyConfigCommand} from '@aws-sdk/client-lambda'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {emulate, FIXTURES, invoke, ROOT} from './helpers.js'
+import {emulate, FIXTURES, invoke, runSai} from './helpers.js'
 import {startRegistry, type LocalRegistry} from './registry-helper.js'
 
-function deploy(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'deploy', ...args, '--json'], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', SAI_CACHE_DIR: cacheDir}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+const deploy = (args: string[]) => runSai(['deploy', ...args, '--json'], {env: {SAI_CACHE_DIR: cacheDir}})
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-cache-'))
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sai-deploy-e2e-'))

